@@ -1,0 +1,43 @@
+//! Bearer-session authentication for tenant operations. The token is resolved against the
+//! tenant the router picked, so a token of tenant A is simply unknown in tenant B (401).
+
+use poem::Request;
+use poem_openapi::SecurityScheme;
+use poem_openapi::auth::Bearer;
+use tenancy::TenantRef;
+
+use domain::identity::model::Me;
+use domain::identity::{Principal, service};
+
+use crate::app::AppState;
+use crate::problem::ApiError;
+
+/// The authenticated caller of an operation.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub principal: Principal,
+    pub me: Me,
+}
+
+/// A session token from `POST /auth/login`, sent as `Authorization: Bearer <token>`.
+#[derive(SecurityScheme)]
+#[oai(
+    ty = "bearer",
+    bearer_format = "opaque session token",
+    checker = "check_session"
+)]
+pub struct SessionAuth(pub Caller);
+
+async fn check_session(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
+    let state = req
+        .data::<AppState>()
+        .ok_or_else(|| ApiError::internal(&"application state missing").into_poem())?;
+    let tenant = req.extensions().get::<TenantRef>().ok_or_else(|| {
+        ApiError::internal(&"tenant not resolved before authentication").into_poem()
+    })?;
+    let (principal, me) = service::authenticate(&state.tenancy, tenant, &bearer.token)
+        .await
+        .map_err(|e| ApiError::from(e).into_poem())?;
+    tracing::Span::current().record("account_id", tracing::field::display(principal.account_id));
+    Ok(Caller { principal, me })
+}

@@ -1,0 +1,260 @@
+//! Typed configuration from environment variables, validated at start-up. Every variable is
+//! listed in `docs/CONFIGURATION.md`; an invalid one stops start-up with a message naming it.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tenancy::{ShardId, TenancyOptions};
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {var} {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `None` → the embedded PostgreSQL under `data_dir/pg`.
+    pub database_url: Option<String>,
+    /// Extra shards: `SWIFTACARE_SHARD_URLS="eu2=postgres://…;eu3=postgres://…"`.
+    pub extra_shards: HashMap<ShardId, String>,
+    pub addr: SocketAddr,
+    pub public_url: Option<String>,
+    pub base_domain: Option<String>,
+    pub data_dir: PathBuf,
+    pub pool_size: usize,
+    pub pool_wait: Duration,
+    pub tenant_cache_ttl: Duration,
+    pub max_body_bytes: usize,
+    pub migrate_concurrency: usize,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    pub web_dir: Option<PathBuf>,
+}
+
+type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+fn var(env: Env, name: &'static str) -> Option<String> {
+    env(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+fn parsed<T: std::str::FromStr>(
+    env: Env,
+    name: &'static str,
+    default: T,
+    what: &str,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match var(env, name) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|e| ConfigError {
+            var: name,
+            problem: format!("must be {what} ({e})"),
+        }),
+    }
+}
+
+fn ranged(
+    env: Env,
+    name: &'static str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
+    let v: u64 = parsed(env, name, default, "a whole number")?;
+    if !(min..=max).contains(&v) {
+        return Err(ConfigError {
+            var: name,
+            problem: format!("must be between {min} and {max}, got {v}"),
+        });
+    }
+    Ok(v)
+}
+
+fn postgres_url(name: &'static str, v: &str) -> Result<String, ConfigError> {
+    if v.starts_with("postgres://") || v.starts_with("postgresql://") {
+        Ok(v.to_owned())
+    } else {
+        Err(ConfigError {
+            var: name,
+            problem: "must be a postgres:// or postgresql:// URL".into(),
+        })
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(&|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(env: Env) -> Result<Config, ConfigError> {
+        let database_url = var(env, "DATABASE_URL")
+            .map(|v| postgres_url("DATABASE_URL", &v))
+            .transpose()?;
+        let mut extra_shards = HashMap::new();
+        if let Some(spec) = var(env, "SWIFTACARE_SHARD_URLS") {
+            for entry in spec.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+                let bad = |p: &str| ConfigError {
+                    var: "SWIFTACARE_SHARD_URLS",
+                    problem: p.to_owned(),
+                };
+                let (name, url) = entry
+                    .split_once('=')
+                    .ok_or_else(|| bad("entries must be name=postgres://…"))?;
+                let shard = ShardId::parse(name.trim()).ok_or_else(|| {
+                    bad("shard names are lowercase letters, digits and _ (start with a letter)")
+                })?;
+                if shard == ShardId::primary() {
+                    return Err(bad("`primary` is DATABASE_URL; do not list it"));
+                }
+                extra_shards.insert(shard, postgres_url("SWIFTACARE_SHARD_URLS", url.trim())?);
+            }
+        }
+        if !extra_shards.is_empty() && database_url.is_none() {
+            return Err(ConfigError {
+                var: "SWIFTACARE_SHARD_URLS",
+                problem: "requires DATABASE_URL".into(),
+            });
+        }
+        let base_domain = var(env, "SWIFTACARE_BASE_DOMAIN")
+            .map(|d| d.trim_start_matches('.').to_ascii_lowercase());
+        if let Some(d) = &base_domain
+            && (!d.contains('.') || d.contains('/') || d.contains(':'))
+        {
+            return Err(ConfigError {
+                var: "SWIFTACARE_BASE_DOMAIN",
+                problem: "must be a bare domain such as swiftacare.example".into(),
+            });
+        }
+        let log_format = match var(env, "SWIFTACARE_LOG_FORMAT").as_deref() {
+            None | Some("json") => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "SWIFTACARE_LOG_FORMAT",
+                    problem: format!("must be json or pretty, got {other:?}"),
+                });
+            }
+        };
+        let public_url = var(env, "SWIFTACARE_PUBLIC_URL");
+        if let Some(u) = &public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err(ConfigError {
+                var: "SWIFTACARE_PUBLIC_URL",
+                problem: "must start with http:// or https://".into(),
+            });
+        }
+        Ok(Config {
+            database_url,
+            extra_shards,
+            addr: parsed(
+                env,
+                "SWIFTACARE_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 8080)),
+                "host:port",
+            )?,
+            public_url,
+            base_domain,
+            data_dir: PathBuf::from(
+                var(env, "SWIFTACARE_DATA_DIR").unwrap_or_else(|| ".swiftacare".into()),
+            ),
+            pool_size: ranged(env, "SWIFTACARE_DB_POOL_SIZE", 16, 1, 1000)? as usize,
+            pool_wait: Duration::from_millis(ranged(
+                env,
+                "SWIFTACARE_DB_POOL_WAIT_MS",
+                3000,
+                10,
+                60_000,
+            )?),
+            tenant_cache_ttl: Duration::from_secs(ranged(
+                env,
+                "SWIFTACARE_TENANT_CACHE_TTL_SECS",
+                5,
+                0,
+                300,
+            )?),
+            max_body_bytes: ranged(env, "SWIFTACARE_MAX_BODY_BYTES", 1 << 20, 1024, 1 << 30)?
+                as usize,
+            migrate_concurrency: ranged(env, "SWIFTACARE_MIGRATE_CONCURRENCY", 4, 1, 64)? as usize,
+            log_format,
+            log_filter: var(env, "SWIFTACARE_LOG").unwrap_or_else(|| "info".into()),
+            web_dir: var(env, "SWIFTACARE_WEB_DIR").map(PathBuf::from),
+        })
+    }
+
+    /// Pool settings for `tenancy`, given the primary URL (configured or embedded).
+    pub fn tenancy_options(&self, primary_url: &str) -> TenancyOptions {
+        let mut urls = self.extra_shards.clone();
+        urls.insert(ShardId::primary(), primary_url.to_owned());
+        TenancyOptions {
+            urls,
+            pool_size: self.pool_size,
+            pool_wait: self.pool_wait,
+            registry_ttl: self.tenant_cache_ttl,
+        }
+    }
+
+    /// Where people reach the server (for printed links).
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.addr))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(&move |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = cfg(&[]).expect("defaults are valid");
+        assert_eq!(c.addr.to_string(), "127.0.0.1:8080");
+        assert!(c.database_url.is_none());
+        assert_eq!(c.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        for (k, v) in [
+            ("SWIFTACARE_ADDR", "nope"),
+            ("DATABASE_URL", "mysql://x"),
+            ("SWIFTACARE_DB_POOL_SIZE", "0"),
+            ("SWIFTACARE_LOG_FORMAT", "xml"),
+            ("SWIFTACARE_BASE_DOMAIN", "localhost"),
+            ("SWIFTACARE_PUBLIC_URL", "ftp://x"),
+        ] {
+            let e = cfg(&[(k, v)]).expect_err(k);
+            assert_eq!(e.var, k);
+            assert!(e.to_string().contains(k));
+        }
+        let e = cfg(&[
+            ("DATABASE_URL", "postgres://a/b"),
+            ("SWIFTACARE_SHARD_URLS", "primary=postgres://x"),
+        ])
+        .expect_err("primary listed");
+        assert_eq!(e.var, "SWIFTACARE_SHARD_URLS");
+    }
+}

@@ -1,0 +1,130 @@
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use tenancy::TenantRef;
+use uuid::Uuid;
+
+use domain::identity::service;
+
+use super::Tag;
+use crate::app::AppState;
+use crate::auth::SessionAuth;
+use crate::problem::ApiResult;
+
+#[derive(Object)]
+pub struct LoginRequest {
+    #[oai(validator(max_length = 254))]
+    pub email: String,
+    #[oai(validator(max_length = 1024))]
+    pub password: String,
+}
+
+#[derive(Object)]
+pub struct SessionCreated {
+    /// Send as `Authorization: Bearer <token>`. Shown once.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Object)]
+pub struct CompleteSetupRequest {
+    /// The one-time secret from the set-up link (or invitation).
+    #[oai(validator(max_length = 256))]
+    pub token: String,
+    /// The new password: 12 to 128 characters.
+    #[oai(validator(max_length = 1024))]
+    pub password: String,
+}
+
+#[derive(Object)]
+pub struct RoleGrant {
+    /// institution_admin, sub_admin, provider, staff or client.
+    pub role: String,
+    /// For sub-admins: the root of the department subtree they administer.
+    #[oai(skip_serializing_if_is_none)]
+    pub department_id: Option<Uuid>,
+}
+
+#[derive(Object)]
+pub struct Me {
+    pub account_id: Uuid,
+    #[oai(skip_serializing_if_is_none)]
+    pub person_id: Option<Uuid>,
+    pub email: String,
+    pub roles: Vec<RoleGrant>,
+    pub session_expires_at: DateTime<Utc>,
+}
+
+#[derive(ApiResponse)]
+pub enum NoContent {
+    /// Done.
+    #[oai(status = 204)]
+    Done,
+}
+
+pub struct AuthApi;
+
+#[OpenApi(prefix_path = "/auth", tag = "Tag::Auth")]
+impl AuthApi {
+    /// Sign in with email and password
+    ///
+    /// Answers 401 without saying whether the email exists.
+    #[oai(path = "/login", method = "post", operation_id = "login")]
+    async fn login(
+        &self,
+        state: Data<&AppState>,
+        tenant: Data<&TenantRef>,
+        body: Json<LoginRequest>,
+    ) -> ApiResult<Json<SessionCreated>> {
+        let s = service::login(&state.tenancy, &tenant, &body.email, &body.password).await?;
+        Ok(Json(SessionCreated {
+            token: s.token,
+            expires_at: s.expires_at,
+        }))
+    }
+
+    /// Complete set-up: redeem a one-time link and choose a password
+    #[oai(path = "/setup", method = "post", operation_id = "completeSetup")]
+    async fn setup(
+        &self,
+        state: Data<&AppState>,
+        tenant: Data<&TenantRef>,
+        body: Json<CompleteSetupRequest>,
+    ) -> ApiResult<NoContent> {
+        service::complete_setup(&state.tenancy, &tenant, &body.token, &body.password).await?;
+        Ok(NoContent::Done)
+    }
+
+    /// Sign out (revokes this session)
+    #[oai(path = "/logout", method = "post", operation_id = "logout")]
+    async fn logout(
+        &self,
+        state: Data<&AppState>,
+        tenant: Data<&TenantRef>,
+        auth: SessionAuth,
+    ) -> ApiResult<NoContent> {
+        service::logout(&state.tenancy, &tenant, &auth.0.principal).await?;
+        Ok(NoContent::Done)
+    }
+
+    /// Who am I
+    #[oai(path = "/me", method = "get", operation_id = "getMe")]
+    async fn me(&self, auth: SessionAuth) -> ApiResult<Json<Me>> {
+        let me = auth.0.me;
+        Ok(Json(Me {
+            account_id: me.account_id,
+            person_id: me.person_id,
+            email: me.email,
+            roles: me
+                .roles
+                .into_iter()
+                .map(|g| RoleGrant {
+                    role: g.role.as_str().to_owned(),
+                    department_id: g.department_id,
+                })
+                .collect(),
+            session_expires_at: me.session_expires_at,
+        }))
+    }
+}

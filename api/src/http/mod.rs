@@ -1,0 +1,38 @@
+//! Thin handlers, one `#[OpenApi]` impl per bounded context: parse, authorize (via the
+//! session scheme), call a domain service, map the result.
+
+mod auth;
+mod departments;
+mod people;
+mod tenant;
+pub mod types;
+
+use poem_openapi::Tags;
+
+#[derive(Tags)]
+pub enum Tag {
+    /// Sign-in, first-admin set-up, sessions.
+    Auth,
+    /// The tenant (organisation) the request is addressed to.
+    Tenant,
+    /// The department tree: sites, departments, units, programs.
+    Departments,
+    /// The people directory: providers, staff and clients.
+    People,
+}
+
+pub type Api = (
+    auth::AuthApi,
+    tenant::TenantApi,
+    departments::DepartmentsApi,
+    people::PeopleApi,
+);
+
+pub fn api() -> Api {
+    (
+        auth::AuthApi,
+        tenant::TenantApi,
+        departments::DepartmentsApi,
+        people::PeopleApi,
+    )
+}

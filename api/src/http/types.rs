@@ -1,0 +1,65 @@
+//! Shared request/response helpers: ETags, If-Match, pagination, field parsing.
+
+use poem_openapi::Object;
+
+use crate::problem::{ApiError, ApiResult, ProblemField};
+
+/// ETag for a versioned resource: the version as a strong entity tag.
+pub fn etag(version: i32) -> String {
+    format!("\"{version}\"")
+}
+
+/// Parses `If-Match: "<version>"` (the ETag from the last read). Missing → 428.
+pub fn if_match(raw: Option<String>) -> ApiResult<i32> {
+    let raw = raw.ok_or_else(ApiError::precondition_required)?;
+    let v = raw.trim();
+    v.strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .and_then(|v| v.parse::<i32>().ok())
+        .filter(|v| *v > 0)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid-if-match",
+                "If-Match must be an ETag such as \"3\" from a previous read",
+            )
+        })
+}
+
+pub fn page(limit: Option<i64>, after: Option<uuid::Uuid>) -> ApiResult<domain::page::PageRequest> {
+    domain::page::PageRequest::new(limit, after)
+        .map_err(|e| ApiError::invalid_field("limit", e.to_string()))
+}
+
+/// Collects field errors so one response names every bad field, not just the first.
+#[derive(Default)]
+pub struct Fields(Vec<ProblemField>);
+
+impl Fields {
+    pub fn check<T>(&mut self, field: &str, r: Result<T, String>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.0.push(ProblemField {
+                    field: field.to_owned(),
+                    message,
+                });
+                None
+            }
+        }
+    }
+    pub fn finish(self) -> ApiResult<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::invalid(self.0))
+        }
+    }
+}
+
+/// A page of results.
+#[derive(Object)]
+pub struct PageInfo {
+    /// Pass as `after` to fetch the next page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
+    pub next_after: Option<uuid::Uuid>,
+}

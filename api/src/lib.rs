@@ -1,0 +1,20 @@
+//! The Swiftacare HTTP API, CLI and workers (one binary: `swiftacare`).
+//!
+//! * [`app`] builds the poem endpoint (router, middleware, spec, health, metrics).
+//! * [`tenant_router`] resolves each request's tenant; [`auth`] its caller.
+//! * [`http`] holds the thin handlers, one `#[OpenApi]` impl per bounded context.
+//! * [`cli`] implements `serve`, `migrate`, `tenant …`, `demo`, `openapi`.
+
+pub mod app;
+pub mod auth;
+pub mod body_limit;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod embedded_pg;
+pub mod http;
+pub mod openapi;
+pub mod problem;
+pub mod serve;
+pub mod telemetry;
+pub mod tenant_router;

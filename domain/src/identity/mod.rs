@@ -1,0 +1,13 @@
+//! Identity and access: accounts, the roles they hold, one-time tokens (first-admin setup,
+//! invitations), sessions, and [`policy`] — the access rules every handler uses.
+//!
+//! Secrets never touch the database in clear: passwords are argon2id PHC strings, tokens are
+//! stored as SHA-256 digests and compared by digest.
+
+pub mod model;
+pub mod policy;
+pub mod repo;
+pub mod secret;
+pub mod service;
+
+pub use model::{Principal, Role, RoleGrant};

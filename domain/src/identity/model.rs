@@ -1,0 +1,113 @@
+//! Identity types.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// A role a person holds in a tenant. A person may hold several.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Administers the whole tenant; reads clinical content only through break-glass.
+    InstitutionAdmin,
+    /// Administers one department subtree.
+    SubAdmin,
+    Provider,
+    /// Scheduler / front desk.
+    Staff,
+    Client,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::InstitutionAdmin,
+        Role::SubAdmin,
+        Role::Provider,
+        Role::Staff,
+        Role::Client,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::InstitutionAdmin => "institution_admin",
+            Role::SubAdmin => "sub_admin",
+            Role::Provider => "provider",
+            Role::Staff => "staff",
+            Role::Client => "client",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == raw)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A role, scoped to a department subtree where the role is scoped (sub-admin).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleGrant {
+    pub role: Role,
+    pub department_id: Option<Uuid>,
+}
+
+/// Who is calling: resolved from a session on every request (never cached beyond it), so a
+/// revoked session or a changed role applies to the very next request.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub account_id: Uuid,
+    pub person_id: Option<Uuid>,
+    pub session_id: Uuid,
+    pub grants: Vec<RoleGrant>,
+}
+
+impl Principal {
+    pub fn has(&self, role: Role) -> bool {
+        self.grants.iter().any(|g| g.role == role)
+    }
+
+    pub fn roles(&self) -> Vec<Role> {
+        let mut roles: Vec<Role> = self.grants.iter().map(|g| g.role).collect();
+        roles.dedup();
+        roles
+    }
+
+    /// Roots of the department subtrees this principal administers as sub-admin.
+    pub fn sub_admin_roots(&self) -> Vec<Uuid> {
+        self.grants
+            .iter()
+            .filter(|g| g.role == Role::SubAdmin)
+            .filter_map(|g| g.department_id)
+            .collect()
+    }
+}
+
+/// A session just issued by sign-in. The token is shown once and only its digest is stored.
+#[derive(Clone, Debug)]
+pub struct IssuedSession {
+    pub token: String,
+    pub session_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A one-time secret (setup link, invitation) just issued. Shown once.
+#[derive(Clone, Debug)]
+pub struct IssuedOneTimeToken {
+    pub token: String,
+    pub account_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The signed-in account as shown to itself.
+#[derive(Clone, Debug)]
+pub struct Me {
+    pub account_id: Uuid,
+    pub person_id: Option<Uuid>,
+    pub email: String,
+    pub roles: Vec<RoleGrant>,
+    pub session_expires_at: DateTime<Utc>,
+}

@@ -1,0 +1,117 @@
+//! Access rules, written once and used by every handler (through the domain services).
+//!
+//! Backbone scope (identity issue extends it with care teams and break-glass):
+//! * institution admin — administers the whole organisation (departments, directory);
+//! * sub-admin — administers the department subtrees it was granted;
+//! * provider / staff — read the department tree and the colleague directory (providers and
+//!   staff); clients only through care-team assignments (identity issue);
+//! * client — reads only their own directory entry.
+//!
+//! A resource the caller may not see is reported as not found (404), never as forbidden, so
+//! its existence does not leak. Forbidden (403) is for actions on collections the caller can see.
+
+use uuid::Uuid;
+
+use super::model::{Principal, Role};
+
+/// Which departments a caller may administer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdminScope {
+    Everything,
+    /// Only inside these subtrees (roots included).
+    Subtrees(Vec<Uuid>),
+    Nothing,
+}
+
+pub fn org_admin_scope(p: &Principal) -> AdminScope {
+    if p.has(Role::InstitutionAdmin) {
+        AdminScope::Everything
+    } else if p.has(Role::SubAdmin) {
+        AdminScope::Subtrees(p.sub_admin_roots())
+    } else {
+        AdminScope::Nothing
+    }
+}
+
+/// Who may read the department tree: everyone who works here.
+pub fn can_read_departments(p: &Principal) -> bool {
+    [
+        Role::InstitutionAdmin,
+        Role::SubAdmin,
+        Role::Provider,
+        Role::Staff,
+    ]
+    .iter()
+    .any(|r| p.has(*r))
+}
+
+/// Which directory entries a caller may read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DirectoryScope {
+    Everyone,
+    /// People in these subtrees, plus colleagues (providers and staff) anywhere.
+    SubtreesAndColleagues(Vec<Uuid>),
+    /// Providers and staff only.
+    Colleagues,
+    /// Only this person.
+    OnlySelf(Option<Uuid>),
+}
+
+pub fn directory_scope(p: &Principal) -> DirectoryScope {
+    match org_admin_scope(p) {
+        AdminScope::Everything => DirectoryScope::Everyone,
+        AdminScope::Subtrees(roots) => DirectoryScope::SubtreesAndColleagues(roots),
+        AdminScope::Nothing if p.has(Role::Provider) || p.has(Role::Staff) => {
+            DirectoryScope::Colleagues
+        }
+        AdminScope::Nothing => DirectoryScope::OnlySelf(p.person_id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::model::RoleGrant;
+
+    fn principal(grants: &[(Role, Option<Uuid>)]) -> Principal {
+        Principal {
+            account_id: Uuid::nil(),
+            person_id: Some(Uuid::max()),
+            session_id: Uuid::nil(),
+            grants: grants
+                .iter()
+                .map(|(role, d)| RoleGrant {
+                    role: *role,
+                    department_id: *d,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn role_scopes() {
+        let d = Uuid::now_v7();
+        assert_eq!(
+            org_admin_scope(&principal(&[(Role::InstitutionAdmin, None)])),
+            AdminScope::Everything
+        );
+        assert_eq!(
+            org_admin_scope(&principal(&[(Role::SubAdmin, Some(d))])),
+            AdminScope::Subtrees(vec![d])
+        );
+        assert_eq!(
+            org_admin_scope(&principal(&[(Role::Provider, None)])),
+            AdminScope::Nothing
+        );
+        assert_eq!(
+            directory_scope(&principal(&[(Role::Staff, None)])),
+            DirectoryScope::Colleagues
+        );
+        assert_eq!(
+            directory_scope(&principal(&[(Role::Client, None)])),
+            DirectoryScope::OnlySelf(Some(Uuid::max()))
+        );
+        assert!(!can_read_departments(&principal(&[(Role::Client, None)])));
+        assert!(can_read_departments(&principal(&[(Role::Provider, None)])));
+    }
+}

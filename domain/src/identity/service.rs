@@ -1,0 +1,222 @@
+//! Identity rules: first admin, completing a setup link, sign-in, session checks, sign-out.
+
+use chrono::{Duration, Utc};
+use tenancy::{Tenancy, TenantRef};
+use uuid::Uuid;
+
+use super::model::{IssuedOneTimeToken, IssuedSession, Me, Principal, Role, RoleGrant};
+use super::{repo, secret};
+use crate::error::{DomainError, DomainResult};
+use crate::org::model::{Email, PersonName};
+use crate::org::repo as org_repo;
+
+/// How long a first-admin setup link stays valid.
+pub const SETUP_TOKEN_TTL: Duration = Duration::hours(72);
+/// Absolute session lifetime.
+pub const SESSION_TTL: Duration = Duration::hours(12);
+/// A session unused for this long is dead (HIPAA automatic logoff).
+pub const SESSION_IDLE: Duration = Duration::minutes(30);
+/// `last_seen_at` is written at most this often, so reads stay cheap.
+const TOUCH_EVERY: Duration = Duration::seconds(60);
+
+/// Creates the tenant's first institution admin (a staff directory entry, an invited account,
+/// the institution-admin role) and returns a one-time setup secret. Idempotent for a tenant
+/// being provisioned again: an existing, not yet activated admin gets a fresh secret (older
+/// ones stop working); an already active account is a conflict.
+pub async fn create_first_admin(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    email: &str,
+    name: PersonName,
+) -> DomainResult<IssuedOneTimeToken> {
+    let email = Email::parse(email).map_err(|m| DomainError::invalid("/admin_email", m))?;
+    let token = secret::new_token("sco")?;
+    let digest = secret::token_digest(&token);
+    let expires_at = Utc::now() + SETUP_TOKEN_TTL;
+    let account_id = tenancy
+        .tx(tenant, async |c| {
+            let account_id = match repo::find_account_by_email(c, email.as_str()).await? {
+                Some(a) if a.status == "active" => {
+                    return Err(DomainError::Conflict(
+                        "this administrator has already completed set-up".into(),
+                    ));
+                }
+                Some(a) => a.id,
+                None => {
+                    let person_id = Uuid::now_v7();
+                    org_repo::insert_person_row(c, person_id, "staff", &name, Some(&email), None)
+                        .await?;
+                    let account_id = Uuid::now_v7();
+                    repo::insert_account(c, account_id, Some(person_id), email.as_str()).await?;
+                    account_id
+                }
+            };
+            repo::grant(
+                c,
+                account_id,
+                &RoleGrant {
+                    role: Role::InstitutionAdmin,
+                    department_id: None,
+                },
+            )
+            .await?;
+            repo::expire_tokens(c, account_id, "setup").await?;
+            repo::insert_one_time_token(c, &digest, account_id, "setup", expires_at).await?;
+            Ok::<_, DomainError>(account_id)
+        })
+        .await?;
+    Ok(IssuedOneTimeToken {
+        token,
+        account_id,
+        expires_at,
+    })
+}
+
+/// Redeems a setup (or invitation) secret and sets the account's password.
+pub async fn complete_setup(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    token: &str,
+    password: &str,
+) -> DomainResult<()> {
+    // The rules are checked before the token is spent, so a rejected password does not burn it.
+    secret::check_password_rules(password, None)?;
+    let phc = secret::hash_password(password.to_owned()).await?;
+    let digest = secret::token_digest(token);
+    tenancy
+        .tx(tenant, async |c| {
+            let account_id = repo::redeem_one_time_token(c, &digest, &["setup", "invite"])
+                .await?
+                .ok_or_else(|| {
+                    DomainError::invalid("/token", "is invalid, already used or expired")
+                })?;
+            let account = repo::find_account(c, account_id)
+                .await?
+                .ok_or(DomainError::NotFound("account"))?;
+            if password.eq_ignore_ascii_case(&account.email) {
+                return Err(DomainError::invalid(
+                    "/password",
+                    "must not be your email address",
+                ));
+            }
+            repo::activate_with_password(c, account_id, &phc).await?;
+            Ok(())
+        })
+        .await
+}
+
+/// Email + password sign-in. The answer never tells whether the email exists, and costs the
+/// same time either way.
+pub async fn login(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    email: &str,
+    password: &str,
+) -> DomainResult<IssuedSession> {
+    let account = tenancy
+        .tx(tenant, async |c| {
+            Ok::<_, DomainError>(repo::find_account_by_email(c, email).await?)
+        })
+        .await?
+        .filter(|a| a.status == "active");
+    let phc = account.as_ref().and_then(|a| a.password_hash.clone());
+    if !secret::verify_password(password.to_owned(), phc).await {
+        return Err(DomainError::Unauthenticated(
+            "email or password is incorrect",
+        ));
+    }
+    let account_id = account.map(|a| a.id).ok_or(DomainError::Unauthenticated(
+        "email or password is incorrect",
+    ))?;
+    let token = secret::new_token("sct")?;
+    let digest = secret::token_digest(&token);
+    let session_id = Uuid::now_v7();
+    let expires_at = Utc::now() + SESSION_TTL;
+    tenancy
+        .tx(tenant, async |c| {
+            repo::insert_session(c, session_id, account_id, &digest, expires_at).await?;
+            Ok::<_, DomainError>(())
+        })
+        .await?;
+    Ok(IssuedSession {
+        token,
+        session_id,
+        expires_at,
+    })
+}
+
+/// Resolves a bearer token to the caller, reading roles fresh (revocations and role changes
+/// apply to the next request).
+pub async fn authenticate(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    token: &str,
+) -> DomainResult<(Principal, Me)> {
+    let digest = secret::token_digest(token);
+    let now = Utc::now();
+    tenancy
+        .tx(tenant, async |c| {
+            let s = repo::find_live_session(c, &digest, now - SESSION_IDLE)
+                .await?
+                .ok_or(DomainError::Unauthenticated(
+                    "session is invalid, expired or revoked",
+                ))?;
+            if now - s.last_seen_at > TOUCH_EVERY {
+                repo::touch_session(c, s.session_id).await?;
+            }
+            let grants = repo::grants_of(c, s.account_id).await?;
+            let principal = Principal {
+                account_id: s.account_id,
+                person_id: s.person_id,
+                session_id: s.session_id,
+                grants: grants.clone(),
+            };
+            let me = Me {
+                account_id: s.account_id,
+                person_id: s.person_id,
+                email: s.email,
+                roles: grants,
+                session_expires_at: s.expires_at,
+            };
+            Ok((principal, me))
+        })
+        .await
+}
+
+pub async fn logout(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    principal: &Principal,
+) -> DomainResult<()> {
+    tenancy
+        .tx(tenant, async |c| {
+            Ok::<_, DomainError>(repo::revoke_session(c, principal.session_id).await?)
+        })
+        .await
+}
+
+/// Creates a signed-in account for a directory entry with the given roles and password
+/// (used by the demo seed; invitations by email arrive with the identity issue).
+pub async fn create_account_with_password(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    person_id: Uuid,
+    email: &str,
+    password: &str,
+    grants: &[RoleGrant],
+) -> DomainResult<Uuid> {
+    let email = Email::parse(email).map_err(|m| DomainError::invalid("/email", m))?;
+    secret::check_password_rules(password, Some(email.as_str()))?;
+    let phc = secret::hash_password(password.to_owned()).await?;
+    tenancy
+        .tx(tenant, async |c| {
+            let id = Uuid::now_v7();
+            repo::insert_account(c, id, Some(person_id), email.as_str()).await?;
+            repo::activate_with_password(c, id, &phc).await?;
+            for g in grants {
+                repo::grant(c, id, g).await?;
+            }
+            Ok::<_, DomainError>(id)
+        })
+        .await
+}

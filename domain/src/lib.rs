@@ -1,0 +1,17 @@
+//! Swiftacare's business rules, one module per bounded context.
+//!
+//! Each context has `model` (types), `repo` (diesel queries, always handed a connection that
+//! is already inside [`tenancy::Tenancy::tx`]), `service` (rules and transactions) and `error`.
+//! Nothing here knows about HTTP or the broker.
+//!
+//! * [`org`] — the organisation: the department tree and the people directory.
+//! * [`identity`] — accounts, roles, one-time tokens, sessions, and the access policy.
+
+pub mod error;
+pub mod identity;
+pub mod org;
+pub mod page;
+pub mod schema;
+
+pub use error::{DomainError, DomainResult, FieldError};
+pub use identity::policy;

@@ -1,0 +1,348 @@
+//! Organisation rules: who may read or change the department tree and the directory, and the
+//! tree's integrity (no cycles, parents exist). Every function is one tenant transaction.
+
+use diesel_async::AsyncPgConnection;
+use tenancy::{Tenancy, TenantRef};
+use uuid::Uuid;
+
+use super::model::*;
+use super::repo::{self, Visibility};
+use crate::error::{DomainError, DomainResult};
+use crate::identity::Principal;
+use crate::identity::policy::{self, AdminScope, DirectoryScope};
+use crate::page::{Page, PageRequest};
+
+/// Departments this principal may administer: `None` = all of them.
+async fn admin_departments(
+    c: &mut AsyncPgConnection,
+    p: &Principal,
+) -> DomainResult<Option<Vec<Uuid>>> {
+    match policy::org_admin_scope(p) {
+        AdminScope::Everything => Ok(None),
+        AdminScope::Subtrees(roots) => Ok(Some(repo::subtree_ids(c, &roots).await?)),
+        AdminScope::Nothing => Ok(Some(Vec::new())),
+    }
+}
+
+fn may_administer(scope: &Option<Vec<Uuid>>, department: Option<Uuid>) -> bool {
+    match (scope, department) {
+        (None, _) => true,
+        (Some(ids), Some(d)) => ids.contains(&d),
+        (Some(_), None) => false,
+    }
+}
+
+pub async fn list_departments(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+    page: PageRequest,
+) -> DomainResult<Page<Department>> {
+    if !policy::can_read_departments(p) {
+        return Err(DomainError::Forbidden(
+            "only staff of the organisation may read its departments",
+        ));
+    }
+    tenancy
+        .tx(tenant, async |c| Ok(repo::list_departments(c, page).await?))
+        .await
+}
+
+pub async fn get_department(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+    id: Uuid,
+) -> DomainResult<Department> {
+    if !policy::can_read_departments(p) {
+        return Err(DomainError::NotFound("department"));
+    }
+    tenancy
+        .tx(tenant, async |c| {
+            repo::get_department(c, id)
+                .await?
+                .ok_or(DomainError::NotFound("department"))
+        })
+        .await
+}
+
+pub async fn create_department(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+    new: NewDepartment,
+) -> DomainResult<Department> {
+    if policy::org_admin_scope(p) == AdminScope::Nothing {
+        return Err(DomainError::Forbidden(
+            "only administrators may create departments",
+        ));
+    }
+    tenancy
+        .tx(tenant, async |c| {
+            if let Some(parent) = new.parent_id
+                && repo::get_department(c, parent).await?.is_none()
+            {
+                return Err(DomainError::invalid("/parent_id", "no such department"));
+            }
+            let scope = admin_departments(c, p).await?;
+            if !may_administer(&scope, new.parent_id) {
+                return Err(DomainError::Forbidden(
+                    "sub-admins may create departments only inside their subtree",
+                ));
+            }
+            Ok(repo::insert_department(c, Uuid::now_v7(), &new).await?)
+        })
+        .await
+}
+
+pub async fn update_department(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+    id: Uuid,
+    expected_version: i32,
+    patch: DepartmentPatch,
+) -> DomainResult<Department> {
+    if !policy::can_read_departments(p) {
+        return Err(DomainError::NotFound("department"));
+    }
+    tenancy
+        .tx(tenant, async |c| {
+            let current = repo::get_department(c, id)
+                .await?
+                .ok_or(DomainError::NotFound("department"))?;
+            let scope = admin_departments(c, p).await?;
+            if !may_administer(&scope, Some(id)) {
+                return Err(DomainError::Forbidden("you may not change this department"));
+            }
+            if let Some(new_parent) = patch.parent_id {
+                if let Some(np) = new_parent {
+                    if repo::get_department(c, np).await?.is_none() {
+                        return Err(DomainError::invalid("/parent_id", "no such department"));
+                    }
+                    // Moving under itself or one of its descendants would make a cycle.
+                    if repo::subtree_ids(c, &[id]).await?.contains(&np) {
+                        return Err(DomainError::invalid(
+                            "/parent_id",
+                            "a department cannot be moved under itself or its descendants",
+                        ));
+                    }
+                }
+                if !may_administer(&scope, new_parent) {
+                    return Err(DomainError::Forbidden(
+                        "sub-admins may move departments only inside their subtree",
+                    ));
+                }
+            }
+            repo::update_department(c, id, expected_version, &patch)
+                .await?
+                .ok_or(DomainError::PreconditionFailed {
+                    expected: expected_version,
+                    current: current.version,
+                })
+        })
+        .await
+}
+
+pub async fn delete_department(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+    id: Uuid,
+    expected_version: i32,
+) -> DomainResult<()> {
+    if !policy::can_read_departments(p) {
+        return Err(DomainError::NotFound("department"));
+    }
+    tenancy
+        .tx(tenant, async |c| {
+            let current = repo::get_department(c, id)
+                .await?
+                .ok_or(DomainError::NotFound("department"))?;
+            let scope = admin_departments(c, p).await?;
+            if !may_administer(&scope, Some(id)) {
+                return Err(DomainError::Forbidden("you may not delete this department"));
+            }
+            match repo::delete_department(c, id, expected_version).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(DomainError::PreconditionFailed {
+                    expected: expected_version,
+                    current: current.version,
+                }),
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+                    _,
+                )) => Err(DomainError::Conflict(
+                    "the department still has sub-departments or people".into(),
+                )),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
+}
+
+async fn visibility(c: &mut AsyncPgConnection, p: &Principal) -> DomainResult<Visibility> {
+    Ok(match policy::directory_scope(p) {
+        DirectoryScope::Everyone => Visibility::Everyone,
+        DirectoryScope::SubtreesAndColleagues(roots) => {
+            Visibility::ColleaguesAnd(repo::subtree_ids(c, &roots).await?)
+        }
+        DirectoryScope::Colleagues => Visibility::ColleaguesAnd(Vec::new()),
+        DirectoryScope::OnlySelf(Some(id)) => Visibility::OnlyPerson(id),
+        DirectoryScope::OnlySelf(None) => Visibility::Nobody,
+    })
+}
+
+fn visible(v: &Visibility, person: &Person) -> bool {
+    match v {
+        Visibility::Everyone => true,
+        Visibility::ColleaguesAnd(depts) => {
+            matches!(person.kind, PersonKind::Provider | PersonKind::Staff)
+                || person.department_id.is_some_and(|d| depts.contains(&d))
+        }
+        Visibility::OnlyPerson(id) => person.id == *id,
+        Visibility::Nobody => false,
+    }
+}
+
+pub async fn list_people(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+    filter: PeopleFilter,
+    page: PageRequest,
+) -> DomainResult<Page<Person>> {
+    tenancy
+        .tx(tenant, async |c| {
+            let v = visibility(c, p).await?;
+            Ok(repo::list_people(c, &v, &filter, page).await?)
+        })
+        .await
+}
+
+pub async fn get_person(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+    id: Uuid,
+) -> DomainResult<Person> {
+    tenancy
+        .tx(tenant, async |c| {
+            let v = visibility(c, p).await?;
+            repo::get_person(c, id)
+                .await?
+                .filter(|person| visible(&v, person))
+                .ok_or(DomainError::NotFound("person"))
+        })
+        .await
+}
+
+pub async fn create_person(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+    new: NewPerson,
+) -> DomainResult<Person> {
+    if policy::org_admin_scope(p) == AdminScope::Nothing {
+        return Err(DomainError::Forbidden(
+            "only administrators may add people to the directory",
+        ));
+    }
+    tenancy
+        .tx(tenant, async |c| {
+            if let Some(d) = new.department_id
+                && repo::get_department(c, d).await?.is_none()
+            {
+                return Err(DomainError::invalid("/department_id", "no such department"));
+            }
+            let scope = admin_departments(c, p).await?;
+            if !may_administer(&scope, new.department_id) {
+                return Err(DomainError::Forbidden(
+                    "sub-admins may add people only inside their subtree",
+                ));
+            }
+            Ok(repo::insert_person_row(
+                c,
+                Uuid::now_v7(),
+                new.kind.as_str(),
+                &new.name,
+                new.email.as_ref(),
+                new.department_id,
+            )
+            .await?)
+        })
+        .await
+}
+
+pub async fn update_person(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+    id: Uuid,
+    expected_version: i32,
+    patch: PersonPatch,
+) -> DomainResult<Person> {
+    tenancy
+        .tx(tenant, async |c| {
+            let v = visibility(c, p).await?;
+            let current = repo::get_person(c, id)
+                .await?
+                .filter(|person| visible(&v, person))
+                .ok_or(DomainError::NotFound("person"))?;
+            let scope = admin_departments(c, p).await?;
+            if !may_administer(&scope, current.department_id) {
+                return Err(DomainError::Forbidden("you may not change this person"));
+            }
+            if let Some(Some(d)) = patch.department_id {
+                if repo::get_department(c, d).await?.is_none() {
+                    return Err(DomainError::invalid("/department_id", "no such department"));
+                }
+                if !may_administer(&scope, Some(d)) {
+                    return Err(DomainError::Forbidden(
+                        "sub-admins may move people only inside their subtree",
+                    ));
+                }
+            }
+            repo::update_person(c, id, expected_version, &patch)
+                .await?
+                .ok_or(DomainError::PreconditionFailed {
+                    expected: expected_version,
+                    current: current.version,
+                })
+        })
+        .await
+}
+
+/// Used by the demo seed and tenant provisioning, where no principal exists yet.
+pub async fn seed_department(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    new: NewDepartment,
+) -> DomainResult<Department> {
+    tenancy
+        .tx(tenant, async |c| {
+            Ok(repo::insert_department(c, Uuid::now_v7(), &new).await?)
+        })
+        .await
+}
+
+/// Used by the demo seed.
+pub async fn seed_person(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    new: NewPerson,
+) -> DomainResult<Person> {
+    tenancy
+        .tx(tenant, async |c| {
+            Ok(repo::insert_person_row(
+                c,
+                Uuid::now_v7(),
+                new.kind.as_str(),
+                &new.name,
+                new.email.as_ref(),
+                new.department_id,
+            )
+            .await?)
+        })
+        .await
+}

@@ -1,0 +1,90 @@
+//! Diesel definitions of the tenant-plane tables. They are unqualified on purpose: they
+//! resolve only inside `Tenancy::tx`, whose search_path is the tenant's schema.
+
+diesel::table! {
+    departments (id) {
+        id -> Uuid,
+        parent_id -> Nullable<Uuid>,
+        name -> Text,
+        kind -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
+diesel::table! {
+    people (id) {
+        id -> Uuid,
+        kind -> Text,
+        given_name -> Text,
+        family_name -> Text,
+        email -> Nullable<Text>,
+        department_id -> Nullable<Uuid>,
+        status -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> Uuid,
+        person_id -> Nullable<Uuid>,
+        email -> Text,
+        password_hash -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    role_grants (account_id, role) {
+        account_id -> Uuid,
+        role -> Text,
+        department_id -> Nullable<Uuid>,
+        granted_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    one_time_tokens (token_hash) {
+        token_hash -> Bytea,
+        account_id -> Uuid,
+        purpose -> Text,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(people -> departments (department_id));
+diesel::joinable!(role_grants -> accounts (account_id));
+diesel::joinable!(sessions -> accounts (account_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    departments,
+    people,
+    accounts,
+    role_grants,
+    one_time_tokens,
+    sessions
+);
+
+diesel::define_sql_function! {
+    /// PostgreSQL `lower(text)`; the unique email indexes are on `lower(email)`.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}

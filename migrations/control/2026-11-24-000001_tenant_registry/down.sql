@@ -1,0 +1,1 @@
+DROP TABLE control.tenants; DROP TABLE control.shards; DROP SCHEMA swiftacare_empty; DROP SCHEMA control;

@@ -1,0 +1,59 @@
+//! Connection pools, one per shard. Every connection is opened with
+//! `search_path = swiftacare_empty` (an empty schema nobody may write to), so any query that
+//! does not go through [`crate::Tenancy::tx`] fails closed.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use diesel::ConnectionError;
+use diesel_async::AsyncPgConnection;
+use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use futures::FutureExt;
+
+/// The schema every application connection starts in. Created by the first control migration.
+pub const EMPTY_SCHEMA: &str = "swiftacare_empty";
+
+pub type PgPool = Pool<AsyncPgConnection>;
+
+/// Opens one connection with the fail-closed start-up options. Used by the pools and by the
+/// migrator (which needs a connection it owns).
+pub async fn connect(url: &str) -> Result<AsyncPgConnection, ConnectionError> {
+    let mut config = tokio_postgres::Config::from_str(url)
+        .map_err(|e| ConnectionError::BadConnection(format!("invalid database URL: {e}")))?;
+    // Statement timeout bounds a runaway query; search_path fails closed (see module docs).
+    config.options(format!(
+        "-c search_path={EMPTY_SCHEMA} -c statement_timeout=30000"
+    ));
+    config.application_name("swiftacare");
+    config.connect_timeout(Duration::from_secs(5));
+    let (client, connection) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+    AsyncPgConnection::try_from_client_and_connection(client, connection).await
+}
+
+/// Builds a pool for one shard. Connections are created lazily, so building never fails on
+/// an unreachable server; `/readyz` and the first request tell.
+pub fn build(
+    url: &str,
+    max_size: usize,
+    wait_timeout: Duration,
+) -> Result<PgPool, diesel_async::pooled_connection::deadpool::BuildError> {
+    let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
+    manager_config.custom_setup = Box::new(|url| connect(url).boxed());
+    // Verified recycling runs `SELECT 1` before handing out a pooled connection, so a
+    // connection killed by a server restart is replaced instead of failing a request.
+    manager_config.recycling_method = RecyclingMethod::Verified;
+    let manager = AsyncDieselConnectionManager::new_with_config(url, manager_config);
+    Pool::builder(manager)
+        .max_size(max_size)
+        .wait_timeout(Some(wait_timeout))
+        .create_timeout(Some(Duration::from_secs(5)))
+        .recycle_timeout(Some(Duration::from_secs(5)))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+}

@@ -1,0 +1,32 @@
+//! Diesel table definitions of the control schema. Control tables are schema-qualified,
+//! so they are reachable from [`crate::Tenancy::control_tx`] whose search_path is empty.
+//! Tenant tables are defined in `domain` and are unqualified: they resolve only inside
+//! [`crate::Tenancy::tx`].
+
+diesel::table! {
+    control.shards (id) {
+        id -> Text,
+        description -> Text,
+        status -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    control.tenants (id) {
+        id -> Int8,
+        slug -> Text,
+        name -> Text,
+        kind -> Text,
+        schema_name -> Text,
+        shard_id -> Text,
+        status -> Text,
+        schema_version -> Nullable<Text>,
+        migration_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(tenants -> shards (shard_id));
+diesel::allow_tables_to_appear_in_same_query!(shards, tenants);
