@@ -48,7 +48,11 @@ pub fn build(
     let spec = Arc::new(crate::openapi::spec_json());
     let docs = api.swagger_ui();
     let mut route = Route::new()
-        .nest(API_PREFIX, api.with(TenantRouter::new(state.clone())))
+        .nest(
+            API_PREFIX,
+            api.with(TenantRouter::new(state.clone()))
+                .with(crate::diagnose::JsonDiagnostics),
+        )
         .at("/healthz", get(healthz))
         .at("/readyz", get(readyz))
         .at("/metrics", get(metrics_endpoint))

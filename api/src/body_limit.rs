@@ -1,6 +1,6 @@
 //! Request body size limit. poem's `SizeLimit` insists on `Content-Length` (so it rejects every
 //! GET); this one answers 413 when the declared length is too large, and buffers at most
-//! `max + 1` bytes of a body sent without a length (chunked) before deciding.
+//! `max + 1` bytes of a body sent without a length (chunked, HTTP/2) before deciding.
 
 use poem::http::StatusCode;
 use poem::{Body, Endpoint, Middleware, Request};
@@ -37,7 +37,8 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             Some(Ok(n)) if n > self.max as u64 => return Err(too_large()),
             Some(Ok(_)) => {}
             Some(Err(_)) => return Err(poem::Error::from_status(StatusCode::BAD_REQUEST)),
-            None if req.header("transfer-encoding").is_some() => {
+            // No declared length (chunked, HTTP/2, or no body at all): read at most max + 1.
+            None => {
                 use tokio::io::AsyncReadExt;
                 let mut buf = Vec::new();
                 let mut reader = req.take_body().into_async_read().take(self.max as u64 + 1);
@@ -50,7 +51,6 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
                 }
                 req.set_body(Body::from(buf));
             }
-            None => {}
         }
         self.inner.call(req).await
     }

@@ -209,71 +209,70 @@ async fn seed(tenancy: &Tenancy, t: &TenantRef) -> anyhow::Result<String> {
         "  institution admin   admin@demo.swiftacare.test   {admin_pw}"
     )?;
 
-    let accounts: [(
-        PersonKind,
-        &str,
-        &str,
-        &str,
-        uuid::Uuid,
-        Vec<RoleGrant>,
-        &str,
-    ); 4] = [
-        (
-            PersonKind::Staff,
-            "Sam",
-            "Okafor",
-            "subadmin@demo.swiftacare.test",
-            hospital,
-            vec![
-                RoleGrant {
-                    role: Role::SubAdmin,
-                    department_id: Some(hospital),
-                },
-                RoleGrant {
-                    role: Role::Staff,
-                    department_id: None,
-                },
+    struct DemoAccount {
+        kind: PersonKind,
+        given: &'static str,
+        family: &'static str,
+        email: &'static str,
+        department: uuid::Uuid,
+        grants: Vec<RoleGrant>,
+        label: &'static str,
+    }
+    let grant = |role, department_id| RoleGrant {
+        role,
+        department_id,
+    };
+    let accounts = [
+        DemoAccount {
+            kind: PersonKind::Staff,
+            given: "Sam",
+            family: "Okafor",
+            email: "subadmin@demo.swiftacare.test",
+            department: hospital,
+            grants: vec![
+                grant(Role::SubAdmin, Some(hospital)),
+                grant(Role::Staff, None),
             ],
-            "sub-admin (hospital)",
-        ),
-        (
-            PersonKind::Provider,
-            "Maya",
-            "Chen",
-            "provider@demo.swiftacare.test",
-            mood,
-            vec![RoleGrant {
-                role: Role::Provider,
-                department_id: None,
-            }],
-            "provider          ",
-        ),
-        (
-            PersonKind::Staff,
-            "Jordan",
-            "Reyes",
-            "staff@demo.swiftacare.test",
-            adult,
-            vec![RoleGrant {
-                role: Role::Staff,
-                department_id: None,
-            }],
-            "front desk staff  ",
-        ),
-        (
-            PersonKind::Client,
-            "Alex",
-            "Morgan",
-            "client@demo.swiftacare.test",
-            mood,
-            vec![RoleGrant {
-                role: Role::Client,
-                department_id: None,
-            }],
-            "client            ",
-        ),
+            label: "sub-admin (hospital)",
+        },
+        DemoAccount {
+            kind: PersonKind::Provider,
+            given: "Maya",
+            family: "Chen",
+            email: "provider@demo.swiftacare.test",
+            department: mood,
+            grants: vec![grant(Role::Provider, None)],
+            label: "provider",
+        },
+        DemoAccount {
+            kind: PersonKind::Staff,
+            given: "Jordan",
+            family: "Reyes",
+            email: "staff@demo.swiftacare.test",
+            department: adult,
+            grants: vec![grant(Role::Staff, None)],
+            label: "front desk staff",
+        },
+        DemoAccount {
+            kind: PersonKind::Client,
+            given: "Alex",
+            family: "Morgan",
+            email: "client@demo.swiftacare.test",
+            department: mood,
+            grants: vec![grant(Role::Client, None)],
+            label: "client",
+        },
     ];
-    for (kind, given, family, email, department, grants, label) in accounts {
+    for DemoAccount {
+        kind,
+        given,
+        family,
+        email,
+        department,
+        grants,
+        label,
+    } in accounts
+    {
         let pw = generated_password();
         let pid = person(tenancy, t, kind, given, family, email, Some(department)).await?;
         identity::create_account_with_password(tenancy, t, pid, email, &pw, &grants).await?;

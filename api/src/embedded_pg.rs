@@ -155,7 +155,7 @@ impl EmbeddedPostgres {
     /// Finds binaries, initdb's the cluster if `dir/data` has no PG_VERSION, picks a free loopback port
     /// (127.0.0.1, port 0 bind trick), starts it with pg_ctl (listen_addresses=127.0.0.1, unix sockets in the
     /// dir, logfile dir/postgres.log), waits until it accepts connections (pg_isready or a TCP connect, bounded
-    /// to ~30 s), and creates the database `swiftacare` if missing (via `createdb` or `psql`).
+    /// to ~30 s), and creates the database `swiftacare` if missing (via `psql` over loopback).
     ///
     /// If a server from `dir/data` is already running, it is reused (its port is read from
     /// `postmaster.pid`) and is not stopped by [`EmbeddedPostgres::stop`] or on drop.

@@ -11,6 +11,7 @@ pub mod body_limit;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod diagnose;
 pub mod embedded_pg;
 pub mod http;
 pub mod openapi;

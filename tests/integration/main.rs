@@ -1,1 +1,18 @@
+//! The one integration-test binary. Every test runs against the real PostgreSQL (and, where
+//! named, the real `swiftacare` binary) in a database of its own, dropped afterwards.
+//!
+//! * `isolation` — QUALITY T3: every operation in the spec, tenant A's credentials, B's ids.
+//! * `search_path` — QUALITY T4 and fail-closed.
+//! * `migrations` — per-tenant failure isolation and resumable reruns.
+//! * `http` — bad input, problem+json, tenant routing, auth, If-Match, access policy.
+//! * `cli` — `tenant create/list`, `migrate` idempotency, `serve` logs without personal data.
+//! * `spec` — the committed OpenAPI file matches the code.
 
+mod support;
+
+mod cli;
+mod http;
+mod isolation;
+mod migrations;
+mod search_path;
+mod spec;

@@ -141,6 +141,10 @@ pub struct PeopleApi;
 impl PeopleApi {
     /// List the directory entries the caller may see
     #[oai(path = "/", method = "get", operation_id = "listPeople")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "poem-openapi takes each query parameter as an argument"
+    )]
     async fn list(
         &self,
         state: Data<&AppState>,

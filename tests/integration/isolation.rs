@@ -1,0 +1,174 @@
+//! QUALITY T3: for every operation in the OpenAPI spec, tenant A's credentials with tenant B's
+//! ids answer 404 and return none of B's data; B's token sent to A is 401. The operation list
+//! comes from the spec, so a new endpoint is swept automatically — and an endpoint with a path
+//! parameter this test does not know fails the test until the parameter is mapped here.
+
+use std::collections::HashMap;
+
+use poem::http::Method;
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, body};
+
+/// A plausible body for each operation, so the request reaches the handler (a cross-tenant
+/// leak behind body validation would otherwise go unseen).
+fn body_for(operation_id: &str, b_department: &str) -> Option<Value> {
+    match operation_id {
+        "createDepartment" => {
+            Some(json!({"name": "Sweep", "kind": "unit", "parent_id": b_department}))
+        }
+        "updateDepartment" => Some(json!({"name": "Renamed by A"})),
+        "createPerson" => Some(
+            json!({"kind": "client", "given_name": "Sweep", "family_name": "Test", "department_id": b_department}),
+        ),
+        "updatePerson" => Some(json!({"given_name": "Renamed by A"})),
+        "login" => Some(json!({"email": "admin@b.test", "password": crate::support::PASSWORD})),
+        "completeSetup" => {
+            Some(json!({"token": "sco_not_a_real_token", "password": "a long enough password"}))
+        }
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_operation_is_tenant_isolated() {
+    let app = TestApp::new().await;
+    let a = app.tenant("a").await;
+    let b = app.tenant("b").await;
+    // Identical data shapes in both tenants.
+    let mut ids: HashMap<&str, HashMap<&str, String>> = HashMap::new();
+    for t in [&a, &b] {
+        let d = app.department(t, "Shared Name", None).await;
+        let p = app
+            .person(
+                t,
+                "client",
+                "Samename",
+                &format!("client@{}.test", t.tenant.slug),
+                d["id"].as_str(),
+            )
+            .await;
+        ids.insert(
+            t.tenant.slug.as_str(),
+            HashMap::from([
+                (
+                    "department_id",
+                    d["id"].as_str().unwrap_or_default().to_owned(),
+                ),
+                ("person_id", p["id"].as_str().unwrap_or_default().to_owned()),
+            ]),
+        );
+    }
+    let b_ids = &ids["b"];
+    let a_ids = &ids["a"];
+
+    let spec: Value = serde_json::from_str(&swiftacare_api::openapi::spec_json()).expect("spec");
+    let mut swept = 0;
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("operations") {
+            let op_id = op["operationId"].as_str().expect("operationId");
+            let mut uri = format!("/api/v1{path}");
+            let mut has_ids = false;
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                if param["in"] == "path" {
+                    let name = param["name"].as_str().expect("name");
+                    let id = b_ids.get(name).unwrap_or_else(|| {
+                        panic!("{op_id}: path parameter `{name}` is not mapped in the isolation sweep; add tenant B's id for it")
+                    });
+                    uri = uri.replace(&format!("{{{name}}}"), id);
+                    has_ids = true;
+                }
+            }
+            let method =
+                Method::from_bytes(method.to_ascii_uppercase().as_bytes()).expect("method");
+            // A's session (a fresh one: the sweep includes logout), A's tenant header, B's ids.
+            let a_session = app
+                .login("a", &a.admin_email, crate::support::PASSWORD)
+                .await;
+            let mut req = app
+                .client
+                .request(method.clone(), &uri)
+                .header("X-Tenant", "a")
+                .header("Authorization", format!("Bearer {a_session}"))
+                .header("If-Match", "\"1\"");
+            if let Some(body) = body_for(op_id, &b_ids["department_id"]) {
+                req = req.body_json(&body);
+            }
+            let resp = req.send().await;
+            let status = resp.0.status().as_u16();
+            let text = body(resp).await.to_string();
+            for b_value in b_ids.values() {
+                assert!(
+                    !text.contains(b_value.as_str()),
+                    "{op_id} returned tenant B's id: {text}"
+                );
+            }
+            assert!(
+                !text.contains("client@b.test") && !text.contains("admin@b.test"),
+                "{op_id} leaked B's email"
+            );
+            if has_ids {
+                assert_eq!(
+                    status, 404,
+                    "{op_id} with B's ids must be 404, got {status}: {text}"
+                );
+            } else {
+                assert!(status < 500, "{op_id}: {status} {text}");
+            }
+
+            // B's session presented to tenant A: not a session there.
+            let mut req = app
+                .client
+                .request(
+                    method,
+                    uri.replace(&b_ids["department_id"], &a_ids["department_id"])
+                        .replace(&b_ids["person_id"], &a_ids["person_id"]),
+                )
+                .header("X-Tenant", "a")
+                .header("Authorization", format!("Bearer {}", b.admin_token))
+                .header("If-Match", "\"1\"");
+            if let Some(body) = body_for(op_id, &a_ids["department_id"]) {
+                req = req.body_json(&body);
+            }
+            let resp = req.send().await;
+            let status = resp.0.status().as_u16();
+            if op["security"].is_array() {
+                assert_eq!(
+                    status, 401,
+                    "{op_id} accepted tenant B's session in tenant A"
+                );
+            }
+            swept += 1;
+        }
+    }
+    assert!(swept >= 12, "the sweep covered only {swept} operations");
+
+    // Nothing of B changed: its department and person are still at version 1 with their names.
+    let r = app
+        .get(
+            "b",
+            Some(&b.admin_token),
+            &format!("/api/v1/departments/{}", b_ids["department_id"]),
+        )
+        .await;
+    let d = body(r).await;
+    assert_eq!(d["version"], 1, "{d}");
+    assert_eq!(d["name"], "Shared Name");
+    let r = app
+        .get(
+            "b",
+            Some(&b.admin_token),
+            &format!("/api/v1/people/{}", b_ids["person_id"]),
+        )
+        .await;
+    let p = body(r).await;
+    assert_eq!(p["version"], 1, "{p}");
+    let r = app
+        .get("b", Some(&b.admin_token), "/api/v1/departments")
+        .await;
+    assert_eq!(
+        body(r).await["items"].as_array().map(Vec::len),
+        Some(1),
+        "A created a department in B"
+    );
+}

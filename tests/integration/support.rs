@@ -1,0 +1,324 @@
+//! Test harness: a fresh PostgreSQL database per test (dropped on drop, even after a panic),
+//! migrated with the real migrations, and the real application endpoint.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use poem::EndpointExt;
+use poem::endpoint::BoxEndpoint;
+use poem::test::{TestClient, TestResponse};
+use serde_json::{Value, json};
+use swiftacare_api::app::{self, AppState};
+use tenancy::migrate::{self, TENANT_MIGRATIONS};
+use tenancy::{ShardId, Slug, Tenancy, TenancyOptions, TenantKind, TenantRef, provision};
+
+/// The server tests create their databases on (trust auth). Override with TEST_DATABASE_URL.
+pub fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn url_for(db: &str) -> String {
+    let admin = admin_url();
+    let (base, _) = admin
+        .rsplit_once('/')
+        .expect("TEST_DATABASE_URL has a database path");
+    format!("{base}/{db}")
+}
+
+fn psql(sql: &str) {
+    let out = std::process::Command::new("psql")
+        .arg(admin_url())
+        .args(["-v", "ON_ERROR_STOP=1", "-qc", sql])
+        .output()
+        .expect("psql is installed");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TestDb {
+    pub fn new() -> TestDb {
+        let name = format!(
+            "swiftacare_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            uuid::Uuid::new_v4()
+                .simple()
+                .to_string()
+                .get(..8)
+                .unwrap_or("x")
+        );
+        psql(&format!("CREATE DATABASE {name}"));
+        TestDb {
+            url: url_for(&name),
+            name,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // WITH (FORCE) ends the test's pooled connections still open.
+        let _ = std::process::Command::new("psql")
+            .arg(admin_url())
+            .args([
+                "-qc",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            ])
+            .output();
+    }
+}
+
+/// Tenancy options for tests: no tenant caching (changes visible at once), small pool.
+pub fn options(url: &str, pool_size: usize) -> TenancyOptions {
+    let mut o = TenancyOptions::single(url);
+    o.pool_size = pool_size;
+    o.registry_ttl = std::time::Duration::from_millis(0);
+    o
+}
+
+pub struct TestApp {
+    /// Kept for its `Drop`: the database lives as long as the app.
+    _db: TestDb,
+    pub tenancy: Tenancy,
+    pub client: TestClient<BoxEndpoint<'static>>,
+}
+
+pub struct TenantCtx {
+    pub tenant: TenantRef,
+    pub admin_email: String,
+    pub admin_token: String,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        TestApp::with(|_| {}).await
+    }
+
+    pub async fn with(customize: impl FnOnce(&mut AppState)) -> TestApp {
+        let db = TestDb::new();
+        let tenancy = Tenancy::new(options(&db.url, 4)).expect("tenancy");
+        migrate::migrate_all(&tenancy, TENANT_MIGRATIONS, 2)
+            .await
+            .expect("migrate");
+        let mut state = AppState {
+            tenancy: tenancy.clone(),
+            base_domain: None,
+            metrics: swiftacare_api::telemetry::metrics_handle(),
+            public_url: "http://test".into(),
+        };
+        customize(&mut state);
+        let ep = app::build(state, 64 * 1024, None).map_to_response().boxed();
+        TestApp {
+            _db: db,
+            tenancy,
+            client: TestClient::new(ep),
+        }
+    }
+
+    /// Provisions a tenant the way `tenant create` does and signs its first admin in.
+    pub async fn tenant(&self, slug: &str) -> TenantCtx {
+        let s = Slug::parse(slug).expect("slug");
+        let record = provision::create(
+            &self.tenancy,
+            &s,
+            &format!("Tenant {slug}"),
+            TenantKind::Hospital,
+            &ShardId::primary(),
+        )
+        .await
+        .expect("provision");
+        let email = format!("admin@{slug}.test");
+        let name = swiftacare_api::demo::person_name("Ada", "Admin").expect("name");
+        let issued = domain::identity::service::create_first_admin(
+            &self.tenancy,
+            &record.tenant,
+            &email,
+            name,
+        )
+        .await
+        .expect("first admin");
+        provision::activate(&self.tenancy, &s)
+            .await
+            .expect("activate");
+        let r = self
+            .post(
+                slug,
+                None,
+                "/api/v1/auth/setup",
+                json!({"token": issued.token, "password": PASSWORD}),
+            )
+            .await;
+        r.assert_status(poem::http::StatusCode::NO_CONTENT);
+        let admin_token = self.login(slug, &email, PASSWORD).await;
+        let tenant = self
+            .tenancy
+            .resolve(&s)
+            .await
+            .expect("resolve")
+            .expect("tenant exists");
+        TenantCtx {
+            tenant,
+            admin_email: email,
+            admin_token,
+        }
+    }
+
+    pub async fn login(&self, slug: &str, email: &str, password: &str) -> String {
+        let r = self
+            .post(
+                slug,
+                None,
+                "/api/v1/auth/login",
+                json!({"email": email, "password": password}),
+            )
+            .await;
+        r.assert_status_is_ok();
+        let v = body(r).await;
+        v["token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn get(&self, slug: &str, token: Option<&str>, path: &str) -> TestResponse {
+        let mut req = self.client.get(path).header("X-Tenant", slug);
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        req.send().await
+    }
+
+    pub async fn post(
+        &self,
+        slug: &str,
+        token: Option<&str>,
+        path: &str,
+        body: Value,
+    ) -> TestResponse {
+        let mut req = self
+            .client
+            .post(path)
+            .header("X-Tenant", slug)
+            .body_json(&body);
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        req.send().await
+    }
+
+    pub async fn patch(
+        &self,
+        slug: &str,
+        token: &str,
+        path: &str,
+        if_match: Option<&str>,
+        body: Value,
+    ) -> TestResponse {
+        let mut req = self
+            .client
+            .patch(path)
+            .header("X-Tenant", slug)
+            .header("Authorization", format!("Bearer {token}"))
+            .body_json(&body);
+        if let Some(m) = if_match {
+            req = req.header("If-Match", m);
+        }
+        req.send().await
+    }
+
+    /// Creates a department as the tenant's admin and returns its JSON.
+    pub async fn department(&self, t: &TenantCtx, name: &str, parent: Option<&str>) -> Value {
+        let r = self
+            .post(
+                t.tenant.slug.as_str(),
+                Some(&t.admin_token),
+                "/api/v1/departments",
+                json!({"name": name, "kind": "department", "parent_id": parent}),
+            )
+            .await;
+        r.assert_status(poem::http::StatusCode::CREATED);
+        body(r).await
+    }
+
+    pub async fn person(
+        &self,
+        t: &TenantCtx,
+        kind: &str,
+        given: &str,
+        email: &str,
+        department: Option<&str>,
+    ) -> Value {
+        let r = self
+            .post(
+                t.tenant.slug.as_str(),
+                Some(&t.admin_token),
+                "/api/v1/people",
+                json!({"kind": kind, "given_name": given, "family_name": "Test", "email": email, "department_id": department}),
+            )
+            .await;
+        r.assert_status(poem::http::StatusCode::CREATED);
+        body(r).await
+    }
+
+    /// Signs in a new account with the given roles for a directory entry.
+    pub async fn account(
+        &self,
+        t: &TenantCtx,
+        person: &Value,
+        grants: &[domain::identity::RoleGrant],
+    ) -> String {
+        let pid = uuid::Uuid::parse_str(person["id"].as_str().expect("id")).expect("uuid");
+        let email = person["email"].as_str().expect("email");
+        domain::identity::service::create_account_with_password(
+            &self.tenancy,
+            &t.tenant,
+            pid,
+            email,
+            PASSWORD,
+            grants,
+        )
+        .await
+        .expect("account");
+        self.login(t.tenant.slug.as_str(), email, PASSWORD).await
+    }
+}
+
+pub async fn body(r: TestResponse) -> Value {
+    let text = r.0.into_body().into_string().await.expect("body");
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
+}
+
+/// Asserts an RFC 9457 problem with this status and returns it.
+pub async fn problem(r: TestResponse, status: u16) -> Value {
+    assert_eq!(r.0.status().as_u16(), status, "status");
+    let ct =
+        r.0.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+    assert!(
+        ct.starts_with("application/problem+json"),
+        "content-type {ct}"
+    );
+    let v = body(r).await;
+    assert_eq!(v["status"].as_u64(), Some(status as u64), "{v}");
+    assert!(
+        v["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("urn:swiftacare:problem:")),
+        "{v}"
+    );
+    assert!(v["title"].is_string(), "{v}");
+    v
+}
