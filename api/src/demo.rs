@@ -206,7 +206,8 @@ async fn seed(tenancy: &Tenancy, t: &TenantRef) -> anyhow::Result<String> {
     identity::complete_setup(tenancy, t, &admin.token, &admin_pw).await?;
     writeln!(
         creds,
-        "  institution admin   admin@demo.swiftacare.test   {admin_pw}"
+        "  {:<21} {:<31} {admin_pw}",
+        "institution admin", "admin@demo.swiftacare.test"
     )?;
 
     struct DemoAccount {
@@ -276,7 +277,7 @@ async fn seed(tenancy: &Tenancy, t: &TenantRef) -> anyhow::Result<String> {
         let pw = generated_password();
         let pid = person(tenancy, t, kind, given, family, email, Some(department)).await?;
         identity::create_account_with_password(tenancy, t, pid, email, &pw, &grants).await?;
-        writeln!(creds, "  {label:<19} {email:<30} {pw}")?;
+        writeln!(creds, "  {label:<21} {email:<31} {pw}")?;
     }
     // Directory entries without accounts, so lists and departments have some body.
     let others = [

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Makes sure the services the tests use are installed and running on loopback.
+# Idempotent; safe to run on every `make test`. Needs root (or sudo) only to install/start.
+set -euo pipefail
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_updated=""
+apt_install() {
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+}
+
+# --- PostgreSQL (server + psql client, used by the tests to create/drop databases) ---
+if ! command -v psql >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "ensure-services: installing PostgreSQL"
+  apt_install postgresql postgresql-client
+fi
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  echo "ensure-services: starting PostgreSQL"
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+pg_isready -h 127.0.0.1 -p 5432 >/dev/null || { echo "PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1; }
+# The tests connect as `postgres` over TCP without a password (trust on loopback, as on the
+# dev and CI machines). Say so clearly if this server asks for one.
+if ! psql "${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}" -qAtc 'select 1' >/dev/null 2>&1; then
+  echo "Cannot connect to ${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}." >&2
+  echo "Set TEST_DATABASE_URL to a superuser URL the tests may use to create and drop databases." >&2
+  exit 1
+fi
+
+# --- cargo-nextest (the test runner) ---
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "ensure-services: installing cargo-nextest"
+  cargo install --locked cargo-nextest
+fi
+echo "ensure-services: PostgreSQL ready on 127.0.0.1:5432"
