@@ -604,3 +604,89 @@ async fn access_policy_by_role() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn database_unreachable_is_503_with_retry_after() {
+    // Nothing listens on port 1: every checkout fails fast.
+    let mut opts = crate::support::options("postgres://postgres@127.0.0.1:1/none", 2);
+    opts.pool_wait = std::time::Duration::from_millis(500);
+    let tenancy = tenancy::Tenancy::new(opts).expect("tenancy");
+    let state = swiftacare_api::app::AppState {
+        tenancy,
+        base_domain: None,
+        metrics: swiftacare_api::telemetry::metrics_handle(),
+        public_url: "http://test".into(),
+    };
+    use poem::EndpointExt;
+    let client = poem::test::TestClient::new(
+        swiftacare_api::app::build(state, 1024, None).map_to_response(),
+    );
+    let r = client
+        .get("/api/v1/tenant")
+        .header("X-Tenant", "acme")
+        .send()
+        .await;
+    assert_eq!(
+        r.0.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("2")
+    );
+    let p = problem(r, 503).await;
+    assert!(
+        !p["detail"].as_str().unwrap_or("").contains("127.0.0.1"),
+        "no internals in the problem: {p}"
+    );
+    let r = client.get("/readyz").send().await;
+    assert_eq!(r.0.status().as_u16(), 503);
+    client.get("/healthz").send().await.assert_status_is_ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn registry_changes_by_another_process_are_visible_within_the_ttl() {
+    let app = TestApp::new().await;
+    let a = app.tenant("acme").await;
+    // A second "process": its own pools and a 1 s tenant cache, serving the same database.
+    let url = app.db_url().to_owned();
+    let mut opts = crate::support::options(&url, 2);
+    opts.registry_ttl = std::time::Duration::from_secs(1);
+    let other = tenancy::Tenancy::new(opts).expect("tenancy");
+    let state = swiftacare_api::app::AppState {
+        tenancy: other,
+        base_domain: None,
+        metrics: swiftacare_api::telemetry::metrics_handle(),
+        public_url: "http://test".into(),
+    };
+    use poem::EndpointExt;
+    let client = poem::test::TestClient::new(
+        swiftacare_api::app::build(state, 1024, None).map_to_response(),
+    );
+    let get = || {
+        client
+            .get("/api/v1/tenant")
+            .header("X-Tenant", "acme")
+            .header("Authorization", format!("Bearer {}", a.admin_token))
+            .send()
+    };
+    get().await.assert_status_is_ok(); // now cached as active in the other process
+    provision::set_status(
+        &app.tenancy,
+        &Slug::parse("acme").expect("slug"),
+        TenantStatus::Suspended,
+    )
+    .await
+    .expect("suspend");
+    let started = std::time::Instant::now();
+    loop {
+        let status = get().await.0.status().as_u16();
+        if status == 403 {
+            break;
+        }
+        assert_eq!(status, 200);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "suspension not visible after 5 s with a 1 s TTL"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

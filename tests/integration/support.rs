@@ -128,6 +128,10 @@ impl TestApp {
         }
     }
 
+    pub fn db_url(&self) -> &str {
+        &self._db.url
+    }
+
     /// Provisions a tenant the way `tenant create` does and signs its first admin in.
     pub async fn tenant(&self, slug: &str) -> TenantCtx {
         let s = Slug::parse(slug).expect("slug");
