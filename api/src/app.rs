@@ -74,7 +74,15 @@ pub fn build(
             let e: poem::Error = ApiError::internal(&"handler panicked").into();
             render_poem_error(e)
         }))
-        .catch_all_error(|e| async move { render_poem_error(e) })
+        .catch_all_error(|e| async move {
+            // Keep the operation id for the metrics' route label.
+            let op = e.data::<poem_openapi::OperationId>().map(|o| o.0);
+            let mut resp = render_poem_error(e);
+            if let Some(op) = op {
+                resp.set_data(poem_openapi::OperationId(op));
+            }
+            resp
+        })
         .data(state)
         .with(RequestTelemetry)
 }

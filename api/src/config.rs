@@ -191,7 +191,18 @@ impl Config {
                 as usize,
             migrate_concurrency: ranged(env, "SWIFTACARE_MIGRATE_CONCURRENCY", 4, 1, 64)? as usize,
             log_format,
-            log_filter: var(env, "SWIFTACARE_LOG").unwrap_or_else(|| "info".into()),
+            log_filter: {
+                let f = var(env, "SWIFTACARE_LOG").unwrap_or_else(|| "info".into());
+                if tracing_subscriber::EnvFilter::try_new(&f).is_err() {
+                    return Err(ConfigError {
+                        var: "SWIFTACARE_LOG",
+                        problem: format!(
+                            "is not a valid log filter ({f:?}); e.g. info, warn, swiftacare_api=debug"
+                        ),
+                    });
+                }
+                f
+            },
             web_dir: var(env, "SWIFTACARE_WEB_DIR").map(PathBuf::from),
         })
     }
@@ -245,6 +256,7 @@ mod tests {
             ("SWIFTACARE_LOG_FORMAT", "xml"),
             ("SWIFTACARE_BASE_DOMAIN", "localhost"),
             ("SWIFTACARE_PUBLIC_URL", "ftp://x"),
+            ("SWIFTACARE_LOG", "info,=[bad"),
         ] {
             let e = cfg(&[(k, v)]).expect_err(k);
             assert_eq!(e.var, k);

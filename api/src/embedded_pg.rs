@@ -1,5 +1,9 @@
 //! The "embedded default" PostgreSQL.
 //!
+//! Hand-written over the machine's own PostgreSQL binaries on purpose: crates such as
+//! `postgresql_embedded` download PostgreSQL at build or run time, which offline and
+//! air-gapped installs (and this project's CI) cannot do.
+//!
 //! When the server starts without `DATABASE_URL`, it should still have a database to talk to.
 //! This module runs a private PostgreSQL cluster from the PostgreSQL server binaries that are
 //! installed on the machine (found with `pg_config --bindir`, or under

@@ -1,4 +1,4 @@
-//! The Swiftacare HTTP API, CLI and workers (one binary: `swiftacare`).
+//! The Swiftacare HTTP API and CLI (one binary: `swiftacare`; job workers arrive with the jobs issue).
 //!
 //! * [`app`] builds the poem endpoint (router, middleware, spec, health, metrics).
 //! * [`tenant_router`] resolves each request's tenant; [`auth`] its caller.

@@ -66,7 +66,7 @@ impl Problem {
 #[derive(ApiResponse, Debug)]
 #[oai(bad_request_handler = "from_poem_error")]
 pub enum ApiError {
-    /// The request is malformed (bad JSON, wrong types, missing or unknown tenant header).
+    /// The request is malformed (bad JSON, wrong types, missing or malformed tenant header).
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
     /// No valid credentials.

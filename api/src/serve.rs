@@ -20,7 +20,7 @@ pub async fn serve(config: &Config, tenancy: Tenancy) -> anyhow::Result<()> {
     });
     let endpoint = app::build(state, config.max_body_bytes, web_dir);
     let listener = TcpListener::bind(config.addr);
-    eprintln!(
+    println!(
         "Swiftacare is listening on {}  (API docs: {}/docs)",
         config.addr,
         config.public_url()

@@ -137,7 +137,7 @@ impl Tenancy {
         self.inner.registry.resolve(self, slug).await
     }
 
-    /// Forgets every cached tenant (after a registry change made by this process).
+    /// Drops one tenant from this process's cache (after a registry change made here).
     pub async fn invalidate(&self, slug: &crate::Slug) {
         self.inner.registry.invalidate(slug).await;
     }

@@ -123,7 +123,7 @@ async fn own_connection(
     shard: &ShardId,
 ) -> Result<AsyncPgConnection, MigrateError> {
     let url = tenancy.url(shard)?;
-    pool::connect(url).await.map_err(|e| {
+    pool::connect_with_timeout(url, 0).await.map_err(|e| {
         MigrateError::Door(DoorError::Unavailable {
             shard: shard.to_string(),
             reason: e.to_string(),
@@ -155,7 +155,18 @@ pub async fn migrate_control(tenancy: &Tenancy) -> Result<Vec<String>, MigrateEr
             .map_err(|e| MigrateError::Task(e.to_string()))??;
     }
     let conn = own_connection(tenancy, &ShardId::primary()).await?;
-    run_in_schema(conn, "control".into(), true, CONTROL_MIGRATIONS).await
+    let applied = run_in_schema(conn, "control".into(), true, CONTROL_MIGRATIONS).await?;
+    // Every configured shard is registered, so tenants can be placed on it.
+    let shards: Vec<ShardId> = tenancy.shards().cloned().collect();
+    tenancy
+        .control_tx(async |c| {
+            for shard in &shards {
+                repo::register_shard(c, shard).await?;
+            }
+            Ok::<_, DoorError>(())
+        })
+        .await?;
+    Ok(applied)
 }
 
 /// Migrates one tenant's schema (creating it when missing) and records the outcome in the

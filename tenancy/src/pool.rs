@@ -21,11 +21,20 @@ pub type PgPool = Pool<AsyncPgConnection>;
 /// Opens one connection with the fail-closed start-up options. Used by the pools and by the
 /// migrator (which needs a connection it owns).
 pub async fn connect(url: &str) -> Result<AsyncPgConnection, ConnectionError> {
+    connect_with_timeout(url, 30_000).await
+}
+
+/// Like [`connect`], with an explicit statement timeout in milliseconds (0 = none, for
+/// migrations, which may legitimately run long on a large tenant).
+pub async fn connect_with_timeout(
+    url: &str,
+    statement_timeout_ms: u64,
+) -> Result<AsyncPgConnection, ConnectionError> {
     let mut config = tokio_postgres::Config::from_str(url)
         .map_err(|e| ConnectionError::BadConnection(format!("invalid database URL: {e}")))?;
     // Statement timeout bounds a runaway query; search_path fails closed (see module docs).
     config.options(format!(
-        "-c search_path={EMPTY_SCHEMA} -c statement_timeout=30000"
+        "-c search_path={EMPTY_SCHEMA} -c statement_timeout={statement_timeout_ms}"
     ));
     config.application_name("swiftacare");
     config.connect_timeout(Duration::from_secs(5));

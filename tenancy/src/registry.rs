@@ -296,6 +296,23 @@ pub mod repo {
             .into_record()
     }
 
+    /// Registers a configured shard (no-op when it is known).
+    pub async fn register_shard(
+        conn: &mut AsyncPgConnection,
+        shard: &ShardId,
+    ) -> Result<(), diesel::result::Error> {
+        use crate::schema::shards;
+        diesel::insert_into(shards::table)
+            .values((
+                shards::id.eq(shard.as_str()),
+                shards::description.eq("configured by SWIFTACARE_SHARD_URLS"),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await
+            .map(|_| ())
+    }
+
     pub async fn set_status(
         conn: &mut AsyncPgConnection,
         slug: &Slug,

@@ -105,6 +105,10 @@ pub enum DepartmentResponse {
     /// The department.
     #[oai(status = 200)]
     Ok(Json<Department>, #[oai(header = "ETag")] String),
+}
+
+#[derive(ApiResponse)]
+pub enum DepartmentCreated {
     /// Created.
     #[oai(status = 201)]
     Created(
@@ -165,7 +169,7 @@ impl DepartmentsApi {
         tenant: Data<&TenantRef>,
         auth: SessionAuth,
         body: Json<CreateDepartment>,
-    ) -> ApiResult<DepartmentResponse> {
+    ) -> ApiResult<DepartmentCreated> {
         let name =
             model::Name::parse(&body.name, 200).map_err(|m| ApiError::invalid_field("/name", m))?;
         let new = model::NewDepartment {
@@ -176,7 +180,7 @@ impl DepartmentsApi {
         let d = service::create_department(&state.tenancy, &tenant, &auth.0.principal, new).await?;
         let location = format!("/api/v1/departments/{}", d.id);
         let tag = etag(d.version);
-        Ok(DepartmentResponse::Created(Json(d.into()), tag, location))
+        Ok(DepartmentCreated::Created(Json(d.into()), tag, location))
     }
 
     /// Get a department

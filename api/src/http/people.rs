@@ -117,6 +117,10 @@ pub enum PersonResponse {
     /// The person.
     #[oai(status = 200)]
     Ok(Json<Person>, #[oai(header = "ETag")] String),
+}
+
+#[derive(ApiResponse)]
+pub enum PersonCreated {
     /// Created.
     #[oai(status = 201)]
     Created(
@@ -185,7 +189,7 @@ impl PeopleApi {
         tenant: Data<&TenantRef>,
         auth: SessionAuth,
         body: Json<CreatePerson>,
-    ) -> ApiResult<PersonResponse> {
+    ) -> ApiResult<PersonCreated> {
         let mut f = Fields::default();
         let given = name(&mut f, "/given_name", &body.given_name);
         let family = name(&mut f, "/family_name", &body.family_name);
@@ -206,7 +210,7 @@ impl PeopleApi {
         let p = service::create_person(&state.tenancy, &tenant, &auth.0.principal, new).await?;
         let location = format!("/api/v1/people/{}", p.id);
         let tag = etag(p.version);
-        Ok(PersonResponse::Created(Json(p.into()), tag, location))
+        Ok(PersonCreated::Created(Json(p.into()), tag, location))
     }
 
     /// Get a directory entry
