@@ -110,12 +110,50 @@ where
                 .execute(c)?;
             let applied = c
                 .run_pending_migrations(source)
-                .map_err(|e| MigrateError::Migration(e.to_string()))?;
-            Ok(applied.iter().map(|v| v.to_string()).collect())
+                .map_err(|e| MigrateError::Migration(e.to_string()))?
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<String>>();
+            if schema != "control" {
+                grant_app_role(c, &schema)?;
+            }
+            Ok(applied)
         })
     })
     .await
     .map_err(|e| MigrateError::Task(e.to_string()))?
+}
+
+/// The application role's privileges in a tenant schema, re-applied after every migration run
+/// so new tables are covered: read/write on tables, nothing on the migrations table, and only
+/// SELECT/INSERT on tables a migration marked `COMMENT ON TABLE … IS 'append-only'`.
+fn grant_app_role(
+    c: &mut AsyncConnectionWrapper<AsyncPgConnection>,
+    schema: &str,
+) -> diesel::QueryResult<()> {
+    let role = pool::APP_ROLE;
+    for stmt in [
+        format!("GRANT USAGE ON SCHEMA \"{schema}\" TO {role}"),
+        format!(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA \"{schema}\" TO {role}"
+        ),
+        format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA \"{schema}\" TO {role}"),
+        format!(
+            "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON \"{schema}\".__diesel_schema_migrations FROM {role}"
+        ),
+        format!(
+            "DO $$ DECLARE t text; BEGIN \
+               FOR t IN SELECT c.relname FROM pg_catalog.pg_class c \
+                        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                        WHERE n.nspname = '{schema}' AND c.relkind = 'r' \
+                          AND pg_catalog.obj_description(c.oid, 'pg_class') = 'append-only' \
+               LOOP EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON %I.%I FROM {role}', '{schema}', t); \
+               END LOOP; END $$"
+        ),
+    ] {
+        diesel::sql_query(stmt).execute(c)?;
+    }
+    Ok(())
 }
 
 async fn own_connection(
@@ -123,7 +161,7 @@ async fn own_connection(
     shard: &ShardId,
 ) -> Result<AsyncPgConnection, MigrateError> {
     let url = tenancy.url(shard)?;
-    pool::connect_with_timeout(url, 0).await.map_err(|e| {
+    pool::connect_as_owner(url).await.map_err(|e| {
         MigrateError::Door(DoorError::Unavailable {
             shard: shard.to_string(),
             reason: e.to_string(),

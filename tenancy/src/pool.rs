@@ -16,25 +16,37 @@ use futures::FutureExt;
 /// The schema every application connection starts in. Created by the first control migration.
 pub const EMPTY_SCHEMA: &str = "swiftacare_empty";
 
+/// The role pooled connections act as (created by the control migrations). It may read and
+/// write tenant tables but not change their structure, nor UPDATE/DELETE append-only tables.
+/// In production, log in as a non-superuser member of this role: a superuser session could
+/// `SET ROLE` back.
+pub const APP_ROLE: &str = "swiftacare_app";
+
 pub type PgPool = Pool<AsyncPgConnection>;
 
-/// Opens one connection with the fail-closed start-up options. Used by the pools and by the
-/// migrator (which needs a connection it owns).
+/// Opens one application connection: the fail-closed search_path, the application role and a
+/// 30 s statement timeout. What the pools hand out.
 pub async fn connect(url: &str) -> Result<AsyncPgConnection, ConnectionError> {
-    connect_with_timeout(url, 30_000).await
+    open(url, 30_000, Some(APP_ROLE)).await
 }
 
-/// Like [`connect`], with an explicit statement timeout in milliseconds (0 = none, for
-/// migrations, which may legitimately run long on a large tenant).
-pub async fn connect_with_timeout(
+/// Opens a connection as the configured (owner) user, for migrations: no statement timeout,
+/// no role switch (DDL needs the owner).
+pub async fn connect_as_owner(url: &str) -> Result<AsyncPgConnection, ConnectionError> {
+    open(url, 0, None).await
+}
+
+async fn open(
     url: &str,
     statement_timeout_ms: u64,
+    role: Option<&str>,
 ) -> Result<AsyncPgConnection, ConnectionError> {
     let mut config = tokio_postgres::Config::from_str(url)
         .map_err(|e| ConnectionError::BadConnection(format!("invalid database URL: {e}")))?;
     // Statement timeout bounds a runaway query; search_path fails closed (see module docs).
+    let role = role.map(|r| format!(" -c role={r}")).unwrap_or_default();
     config.options(format!(
-        "-c search_path={EMPTY_SCHEMA} -c statement_timeout={statement_timeout_ms}"
+        "-c search_path={EMPTY_SCHEMA} -c statement_timeout={statement_timeout_ms}{role}"
     ));
     config.application_name("swiftacare");
     config.connect_timeout(Duration::from_secs(5));

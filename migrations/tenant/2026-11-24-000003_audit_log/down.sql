@@ -1,0 +1,1 @@
+DROP TABLE audit_head; DROP TABLE audit_log; DROP FUNCTION audit_log_refuse_change();
