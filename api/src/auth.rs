@@ -10,7 +10,7 @@ use domain::identity::model::Me;
 use domain::identity::{Principal, service};
 
 use crate::app::AppState;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, current_request_id};
 
 /// The authenticated caller of an operation.
 #[derive(Clone, Debug)]
@@ -35,9 +35,10 @@ async fn check_session(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     let tenant = req.extensions().get::<TenantRef>().ok_or_else(|| {
         ApiError::internal(&"tenant not resolved before authentication").into_poem()
     })?;
-    let (principal, me) = service::authenticate(&state.tenancy, tenant, &bearer.token)
-        .await
-        .map_err(|e| ApiError::from(e).into_poem())?;
+    let (principal, me) =
+        service::authenticate(&state.tenancy, tenant, &bearer.token, current_request_id())
+            .await
+            .map_err(|e| ApiError::from(e).into_poem())?;
     tracing::Span::current().record("account_id", tracing::field::display(principal.account_id));
     Ok(Caller { principal, me })
 }

@@ -203,7 +203,7 @@ async fn seed(tenancy: &Tenancy, t: &TenantRef) -> anyhow::Result<String> {
         person_name("Avery", "Admin")?,
     )
     .await?;
-    identity::complete_setup(tenancy, t, &admin.token, &admin_pw).await?;
+    identity::complete_setup(tenancy, t, &admin.token, &admin_pw, None).await?;
     writeln!(
         creds,
         "  {:<21} {:<31} {admin_pw}",

@@ -81,10 +81,38 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     role_grants,
     one_time_tokens,
-    sessions
+    sessions,
+    audit_log,
+    audit_head
 );
 
 diesel::define_sql_function! {
     /// PostgreSQL `lower(text)`; the unique email indexes are on `lower(email)`.
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+diesel::table! {
+    audit_log (seq) {
+        seq -> Int8,
+        occurred_at -> Timestamptz,
+        actor_type -> Text,
+        actor_id -> Nullable<Uuid>,
+        action -> Text,
+        resource_type -> Nullable<Text>,
+        resource_id -> Nullable<Uuid>,
+        subjects -> Array<Uuid>,
+        outcome -> Text,
+        request_id -> Nullable<Text>,
+        details -> Jsonb,
+        prev_hash -> Bytea,
+        hash -> Bytea,
+    }
+}
+
+diesel::table! {
+    audit_head (id) {
+        id -> Bool,
+        seq -> Int8,
+        hash -> Bytea,
+    }
 }

@@ -242,6 +242,13 @@ fn serve_answers_and_logs_no_personal_data() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn serve");
+    // Drain stderr continuously: a full pipe would block the server's logging.
+    let mut stderr = child.stderr.take().expect("stderr");
+    let drain = std::thread::spawn(move || {
+        let mut logs = String::new();
+        stderr.read_to_string(&mut logs).ok();
+        logs
+    });
     let started = Instant::now();
     while http_ok(port).is_none() {
         assert!(
@@ -316,14 +323,8 @@ fn serve_answers_and_logs_no_personal_data() {
     );
 
     child.kill().ok();
-    let mut logs = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut logs)
-        .ok();
     child.wait().ok();
+    let logs = drain.join().expect("drain");
     assert!(
         logs.contains("\"request_id\""),
         "logs are JSON with request ids: {logs}"

@@ -10,7 +10,7 @@ use domain::identity::service;
 use super::Tag;
 use crate::app::AppState;
 use crate::auth::SessionAuth;
-use crate::problem::ApiResult;
+use crate::problem::{ApiResult, current_request_id};
 
 #[derive(Object)]
 pub struct LoginRequest {
@@ -77,7 +77,14 @@ impl AuthApi {
         tenant: Data<&TenantRef>,
         body: Json<LoginRequest>,
     ) -> ApiResult<Json<SessionCreated>> {
-        let s = service::login(&state.tenancy, &tenant, &body.email, &body.password).await?;
+        let s = service::login(
+            &state.tenancy,
+            &tenant,
+            &body.email,
+            &body.password,
+            current_request_id(),
+        )
+        .await?;
         Ok(Json(SessionCreated {
             token: s.token,
             expires_at: s.expires_at,
@@ -92,7 +99,14 @@ impl AuthApi {
         tenant: Data<&TenantRef>,
         body: Json<CompleteSetupRequest>,
     ) -> ApiResult<NoContent> {
-        service::complete_setup(&state.tenancy, &tenant, &body.token, &body.password).await?;
+        service::complete_setup(
+            &state.tenancy,
+            &tenant,
+            &body.token,
+            &body.password,
+            current_request_id(),
+        )
+        .await?;
         Ok(NoContent::Done)
     }
 

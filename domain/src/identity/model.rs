@@ -63,6 +63,8 @@ pub struct Principal {
     pub person_id: Option<Uuid>,
     pub session_id: Uuid,
     pub grants: Vec<RoleGrant>,
+    /// The request this principal is acting in (for the audit log).
+    pub request_id: Option<String>,
 }
 
 impl Principal {

@@ -78,6 +78,7 @@ mod tests {
             account_id: Uuid::nil(),
             person_id: Some(Uuid::max()),
             session_id: Uuid::nil(),
+            request_id: None,
             grants: grants
                 .iter()
                 .map(|(role, d)| RoleGrant {

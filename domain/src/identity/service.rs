@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::model::{IssuedOneTimeToken, IssuedSession, Me, Principal, Role, RoleGrant};
 use super::{repo, secret};
+use crate::audit::{self, Actor, Event, Outcome};
 use crate::error::{DomainError, DomainResult};
 use crate::org::model::{Email, PersonName};
 use crate::org::repo as org_repo;
@@ -62,6 +63,21 @@ pub async fn create_first_admin(
             .await?;
             repo::expire_tokens(c, account_id, "setup").await?;
             repo::insert_one_time_token(c, &digest, account_id, "setup", expires_at).await?;
+            let system = Actor::system();
+            audit::record(
+                c,
+                &system,
+                Event::new("account.setup_issued").on("account", account_id),
+            )
+            .await?;
+            audit::record(
+                c,
+                &system,
+                Event::new("role.grant")
+                    .on("account", account_id)
+                    .detail("role", Role::InstitutionAdmin.as_str()),
+            )
+            .await?;
             Ok::<_, DomainError>(account_id)
         })
         .await?;
@@ -78,12 +94,13 @@ pub async fn complete_setup(
     tenant: &TenantRef,
     token: &str,
     password: &str,
+    request_id: Option<String>,
 ) -> DomainResult<()> {
     // The rules are checked before the token is spent, so a rejected password does not burn it.
     secret::check_password_rules(password, None)?;
     let phc = secret::hash_password(password.to_owned()).await?;
     let digest = secret::token_digest(token);
-    tenancy
+    let result = tenancy
         .tx(tenant, async |c| {
             let account_id = repo::redeem_one_time_token(c, &digest, &["setup", "invite"])
                 .await?
@@ -100,32 +117,61 @@ pub async fn complete_setup(
                 ));
             }
             repo::activate_with_password(c, account_id, &phc).await?;
+            let actor = Actor::account(account_id, request_id.clone());
+            audit::record(
+                c,
+                &actor,
+                Event::new("auth.setup").on("account", account_id),
+            )
+            .await?;
             Ok(())
         })
-        .await
+        .await;
+    if let Err(DomainError::Invalid(_)) = &result {
+        let event = Event::new("auth.setup")
+            .outcome(Outcome::Failure)
+            .detail("reason", "invalid_token_or_password");
+        audit::record_alone(tenancy, tenant, &Actor::anonymous(request_id), event).await?;
+    }
+    result
 }
 
 /// Email + password sign-in. The answer never tells whether the email exists, and costs the
-/// same time either way.
+/// same time either way. Successes and failures are audited (by account id, never by email).
 pub async fn login(
     tenancy: &Tenancy,
     tenant: &TenantRef,
     email: &str,
     password: &str,
+    request_id: Option<String>,
 ) -> DomainResult<IssuedSession> {
     let account = tenancy
         .tx(tenant, async |c| {
             Ok::<_, DomainError>(repo::find_account_by_email(c, email).await?)
         })
-        .await?
-        .filter(|a| a.status == "active");
-    let phc = account.as_ref().and_then(|a| a.password_hash.clone());
+        .await?;
+    let active = account.as_ref().filter(|a| a.status == "active");
+    let phc = active.and_then(|a| a.password_hash.clone());
     if !secret::verify_password(password.to_owned(), phc).await {
+        let (actor, reason) = match &account {
+            Some(a) if a.status == "active" => {
+                (Actor::account(a.id, request_id.clone()), "bad_password")
+            }
+            Some(a) => (
+                Actor::account(a.id, request_id.clone()),
+                "account_not_active",
+            ),
+            None => (Actor::anonymous(request_id.clone()), "unknown_account"),
+        };
+        let event = Event::new("auth.login")
+            .outcome(Outcome::Failure)
+            .detail("reason", reason);
+        audit::record_alone(tenancy, tenant, &actor, event).await?;
         return Err(DomainError::Unauthenticated(
             "email or password is incorrect",
         ));
     }
-    let account_id = account.map(|a| a.id).ok_or(DomainError::Unauthenticated(
+    let account_id = active.map(|a| a.id).ok_or(DomainError::Unauthenticated(
         "email or password is incorrect",
     ))?;
     let token = secret::new_token("sct")?;
@@ -135,6 +181,13 @@ pub async fn login(
     tenancy
         .tx(tenant, async |c| {
             repo::insert_session(c, session_id, account_id, &digest, expires_at).await?;
+            let actor = Actor::account(account_id, request_id.clone());
+            audit::record(
+                c,
+                &actor,
+                Event::new("auth.login").on("session", session_id),
+            )
+            .await?;
             Ok::<_, DomainError>(())
         })
         .await?;
@@ -151,6 +204,7 @@ pub async fn authenticate(
     tenancy: &Tenancy,
     tenant: &TenantRef,
     token: &str,
+    request_id: Option<String>,
 ) -> DomainResult<(Principal, Me)> {
     let digest = secret::token_digest(token);
     let now = Utc::now();
@@ -170,6 +224,7 @@ pub async fn authenticate(
                 person_id: s.person_id,
                 session_id: s.session_id,
                 grants: grants.clone(),
+                request_id: request_id.clone(),
             };
             let me = Me {
                 account_id: s.account_id,
@@ -190,7 +245,14 @@ pub async fn logout(
 ) -> DomainResult<()> {
     tenancy
         .tx(tenant, async |c| {
-            Ok::<_, DomainError>(repo::revoke_session(c, principal.session_id).await?)
+            repo::revoke_session(c, principal.session_id).await?;
+            audit::record(
+                c,
+                &Actor::from(principal),
+                Event::new("auth.logout").on("session", principal.session_id),
+            )
+            .await?;
+            Ok::<_, DomainError>(())
         })
         .await
 }
@@ -213,8 +275,18 @@ pub async fn create_account_with_password(
             let id = Uuid::now_v7();
             repo::insert_account(c, id, Some(person_id), email.as_str()).await?;
             repo::activate_with_password(c, id, &phc).await?;
+            let system = Actor::system();
+            audit::record(c, &system, Event::new("account.create").on("account", id)).await?;
             for g in grants {
                 repo::grant(c, id, g).await?;
+                audit::record(
+                    c,
+                    &system,
+                    Event::new("role.grant")
+                        .on("account", id)
+                        .detail("role", g.role.as_str()),
+                )
+                .await?;
             }
             Ok::<_, DomainError>(id)
         })

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::model::*;
 use super::repo::{self, Visibility};
+use crate::audit::{self, Actor, Event, Outcome};
 use crate::error::{DomainError, DomainResult};
 use crate::identity::Principal;
 use crate::identity::policy::{self, AdminScope, DirectoryScope};
@@ -90,7 +91,14 @@ pub async fn create_department(
                     "sub-admins may create departments only inside their subtree",
                 ));
             }
-            Ok(repo::insert_department(c, Uuid::now_v7(), &new).await?)
+            let d = repo::insert_department(c, Uuid::now_v7(), &new).await?;
+            audit::record(
+                c,
+                &Actor::from(p),
+                Event::new("department.create").on("department", d.id),
+            )
+            .await?;
+            Ok(d)
         })
         .await
 }
@@ -134,12 +142,19 @@ pub async fn update_department(
                     ));
                 }
             }
-            repo::update_department(c, id, expected_version, &patch)
+            let d = repo::update_department(c, id, expected_version, &patch)
                 .await?
                 .ok_or(DomainError::PreconditionFailed {
                     expected: expected_version,
                     current: current.version,
-                })
+                })?;
+            audit::record(
+                c,
+                &Actor::from(p),
+                Event::new("department.update").on("department", id),
+            )
+            .await?;
+            Ok(d)
         })
         .await
 }
@@ -164,7 +179,15 @@ pub async fn delete_department(
                 return Err(DomainError::Forbidden("you may not delete this department"));
             }
             match repo::delete_department(c, id, expected_version).await {
-                Ok(true) => Ok(()),
+                Ok(true) => {
+                    audit::record(
+                        c,
+                        &Actor::from(p),
+                        Event::new("department.delete").on("department", id),
+                    )
+                    .await?;
+                    Ok(())
+                }
                 Ok(false) => Err(DomainError::PreconditionFailed {
                     expected: expected_version,
                     current: current.version,
@@ -193,6 +216,15 @@ async fn visibility(c: &mut AsyncPgConnection, p: &Principal) -> DomainResult<Vi
     })
 }
 
+/// The clients among these people: the subjects of an audit entry.
+fn clients<'a>(people: impl IntoIterator<Item = &'a Person>) -> Vec<Uuid> {
+    people
+        .into_iter()
+        .filter(|p| p.kind == PersonKind::Client)
+        .map(|p| p.id)
+        .collect()
+}
+
 fn visible(v: &Visibility, person: &Person) -> bool {
     match v {
         Visibility::Everyone => true,
@@ -215,7 +247,15 @@ pub async fn list_people(
     tenancy
         .tx(tenant, async |c| {
             let v = visibility(c, p).await?;
-            Ok(repo::list_people(c, &v, &filter, page).await?)
+            let page = repo::list_people(c, &v, &filter, page).await?;
+            let subjects = clients(&page.items);
+            audit::record(
+                c,
+                &Actor::from(p),
+                Event::new("person.list").subjects(subjects),
+            )
+            .await?;
+            Ok(page)
         })
         .await
 }
@@ -226,15 +266,39 @@ pub async fn get_person(
     p: &Principal,
     id: Uuid,
 ) -> DomainResult<Person> {
-    tenancy
+    let result = tenancy
         .tx(tenant, async |c| {
             let v = visibility(c, p).await?;
-            repo::get_person(c, id)
+            let person = repo::get_person(c, id)
                 .await?
                 .filter(|person| visible(&v, person))
-                .ok_or(DomainError::NotFound("person"))
+                .ok_or(DomainError::NotFound("person"))?;
+            let event = Event::new("person.read")
+                .on("person", id)
+                .subjects(clients([&person]));
+            audit::record(c, &Actor::from(p), event).await?;
+            Ok(person)
         })
-        .await
+        .await;
+    audit_denied(tenancy, tenant, p, "person.read", id, &result).await?;
+    result
+}
+
+/// Records an access the policy refused (or to something that does not exist — the log
+/// cannot tell which without revealing it), in its own transaction.
+async fn audit_denied<T>(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+    action: &'static str,
+    id: Uuid,
+    result: &DomainResult<T>,
+) -> DomainResult<()> {
+    if let Err(DomainError::NotFound(_) | DomainError::Forbidden(_)) = result {
+        let event = Event::new(action).on("person", id).outcome(Outcome::Denied);
+        audit::record_alone(tenancy, tenant, &Actor::from(p), event).await?;
+    }
+    Ok(())
 }
 
 pub async fn create_person(
@@ -261,7 +325,7 @@ pub async fn create_person(
                     "sub-admins may add people only inside their subtree",
                 ));
             }
-            Ok(repo::insert_person_row(
+            let person = repo::insert_person_row(
                 c,
                 Uuid::now_v7(),
                 new.kind.as_str(),
@@ -269,7 +333,12 @@ pub async fn create_person(
                 new.email.as_ref(),
                 new.department_id,
             )
-            .await?)
+            .await?;
+            let event = Event::new("person.create")
+                .on("person", person.id)
+                .subjects(clients([&person]));
+            audit::record(c, &Actor::from(p), event).await?;
+            Ok(person)
         })
         .await
 }
@@ -303,12 +372,17 @@ pub async fn update_person(
                     ));
                 }
             }
-            repo::update_person(c, id, expected_version, &patch)
+            let person = repo::update_person(c, id, expected_version, &patch)
                 .await?
                 .ok_or(DomainError::PreconditionFailed {
                     expected: expected_version,
                     current: current.version,
-                })
+                })?;
+            let event = Event::new("person.update")
+                .on("person", id)
+                .subjects(clients([&person]));
+            audit::record(c, &Actor::from(p), event).await?;
+            Ok(person)
         })
         .await
 }
