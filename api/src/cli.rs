@@ -45,6 +45,20 @@ pub enum Command {
     Demo,
     /// Print the OpenAPI spec (the same as openapi/swiftacare.json).
     Openapi,
+    /// Audit-log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Walk a tenant's hash chain and name the first broken row (exit status 1 if broken).
+    Verify {
+        #[arg(long)]
+        tenant: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -172,6 +186,34 @@ async fn run_with(command: Command, config: &Config, tenancy: &Tenancy) -> anyho
             Ok(())
         }
         Command::Tenant { command } => tenant_command(command, config, tenancy).await,
+        Command::Audit {
+            command: AuditCommand::Verify { tenant },
+        } => {
+            let slug = parse_slug(&tenant)?;
+            let t = tenancy
+                .resolve(&slug)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no tenant with slug {slug}"))?;
+            let report = domain::audit::service::verify_tenant(tenancy, &t)
+                .await
+                .map_err(|e| anyhow::anyhow!("reading the audit log: {e}"))?;
+            match report.first_broken {
+                None => {
+                    println!(
+                        "audit chain of {slug} intact: {} entries verified",
+                        report.rows_checked
+                    );
+                    Ok(())
+                }
+                Some((seq, why)) => {
+                    println!(
+                        "audit chain of {slug} BROKEN at entry seq={seq}: {why} ({} entries before it verified)",
+                        report.rows_checked
+                    );
+                    bail!("the audit chain of {slug} is broken at seq {seq}")
+                }
+            }
+        }
         Command::Demo => {
             migrate::migrate_control(tenancy).await?;
             let seeded = crate::demo::ensure(tenancy, config).await?;

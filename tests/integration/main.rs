@@ -10,6 +10,7 @@
 
 mod support;
 
+mod audit;
 mod cli;
 mod http;
 mod isolation;

@@ -1,6 +1,7 @@
 //! Thin handlers, one `#[OpenApi]` impl per bounded context: parse, authorize (via the
 //! session scheme), call a domain service, map the result.
 
+mod audit;
 mod auth;
 mod departments;
 mod people;
@@ -19,6 +20,8 @@ pub enum Tag {
     Departments,
     /// The people directory: providers, staff and clients.
     People,
+    /// The tenant's append-only, hash-chained audit log.
+    Audit,
 }
 
 pub type Api = (
@@ -26,6 +29,7 @@ pub type Api = (
     tenant::TenantApi,
     departments::DepartmentsApi,
     people::PeopleApi,
+    audit::AuditApi,
 );
 
 pub fn api() -> Api {
@@ -34,5 +38,6 @@ pub fn api() -> Api {
         tenant::TenantApi,
         departments::DepartmentsApi,
         people::PeopleApi,
+        audit::AuditApi,
     )
 }

@@ -81,12 +81,16 @@ pub struct VerifyReport {
 }
 
 /// Walks the whole chain in sequence order (in batches) and names the first broken row.
+///
+/// The head is read first and only rows up to it are walked: entries appended while the walk
+/// runs (head and row commit together) are outside this check, not false breaks.
 pub async fn verify(c: &mut AsyncPgConnection) -> diesel::QueryResult<VerifyReport> {
+    let (head_seq, head_hash) = repo::head(c).await?;
     let mut prev_hash = GENESIS.to_vec();
     let mut prev_seq = 0i64;
     let mut checked = 0u64;
     loop {
-        let batch = repo::load_after(c, prev_seq, 1000).await?;
+        let batch = repo::load_range(c, prev_seq, head_seq, 1000).await?;
         if batch.is_empty() {
             break;
         }
@@ -114,7 +118,6 @@ pub async fn verify(c: &mut AsyncPgConnection) -> diesel::QueryResult<VerifyRepo
             prev_hash = e.hash;
         }
     }
-    let (head_seq, head_hash) = repo::head(c).await?;
     if head_seq != prev_seq || head_hash != prev_hash {
         return Ok(VerifyReport {
             rows_checked: checked,

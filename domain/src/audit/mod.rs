@@ -13,6 +13,7 @@
 mod chain;
 mod model;
 mod repo;
+pub mod service;
 
 pub use chain::{VerifyReport, verify};
 pub use model::{Actor, ActorType, AuditEntry, AuditFilter, Event, Outcome};

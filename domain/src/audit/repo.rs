@@ -151,14 +151,16 @@ pub async fn query(c: &mut AsyncPgConnection, f: &AuditFilter) -> QueryResult<Ve
         .collect())
 }
 
-pub(super) async fn load_after(
+pub(super) async fn load_range(
     c: &mut AsyncPgConnection,
     after_seq: i64,
+    up_to_seq: i64,
     limit: i64,
 ) -> QueryResult<Vec<AuditEntry>> {
     Ok(audit_log::table
         .select(Row::as_select())
         .filter(audit_log::seq.gt(after_seq))
+        .filter(audit_log::seq.le(up_to_seq))
         .order(audit_log::seq)
         .limit(limit)
         .load::<Row>(c)
