@@ -23,6 +23,7 @@ pub struct AppState {
     pub base_domain: Option<String>,
     pub metrics: PrometheusHandle,
     pub public_url: String,
+    pub mailer: Arc<crate::mail::Mailer>,
 }
 
 pub const API_PREFIX: &str = "/api/v1";

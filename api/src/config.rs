@@ -39,6 +39,9 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_filter: String,
     pub web_dir: Option<PathBuf>,
+    /// `None` → mail is written as `.eml` files under `data_dir/mail`.
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
 }
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -204,6 +207,30 @@ impl Config {
                 f
             },
             web_dir: var(env, "SWIFTACARE_WEB_DIR").map(PathBuf::from),
+            smtp_url: match var(env, "SWIFTACARE_SMTP_URL") {
+                Some(u) if u.starts_with("smtp://") || u.starts_with("smtps://") => Some(u),
+                Some(_) => {
+                    return Err(ConfigError {
+                        var: "SWIFTACARE_SMTP_URL",
+                        problem:
+                            "must be smtp://[user:pass@]host[:port][?tls=required] or smtps://…"
+                                .into(),
+                    });
+                }
+                None => None,
+            },
+            mail_from: {
+                let f = var(env, "SWIFTACARE_MAIL_FROM")
+                    .unwrap_or_else(|| "Swiftacare <no-reply@swiftacare.invalid>".into());
+                if f.parse::<lettre::message::Mailbox>().is_err() {
+                    return Err(ConfigError {
+                        var: "SWIFTACARE_MAIL_FROM",
+                        problem: "must be an address such as Clinic <no-reply@clinic.example>"
+                            .into(),
+                    });
+                }
+                f
+            },
         })
     }
 
@@ -220,6 +247,14 @@ impl Config {
     }
 
     /// Where people reach the server (for printed links).
+    pub fn mailer(&self) -> Result<crate::mail::Mailer, crate::mail::MailError> {
+        crate::mail::Mailer::new(
+            self.smtp_url.as_deref(),
+            &self.mail_from,
+            self.data_dir.join("mail"),
+        )
+    }
+
     pub fn public_url(&self) -> String {
         self.public_url
             .clone()
@@ -257,6 +292,8 @@ mod tests {
             ("SWIFTACARE_BASE_DOMAIN", "localhost"),
             ("SWIFTACARE_PUBLIC_URL", "ftp://x"),
             ("SWIFTACARE_LOG", "info,=[bad"),
+            ("SWIFTACARE_SMTP_URL", "mail.example:25"),
+            ("SWIFTACARE_MAIL_FROM", "not an address"),
         ] {
             let e = cfg(&[(k, v)]).expect_err(k);
             assert_eq!(e.var, k);

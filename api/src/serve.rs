@@ -13,6 +13,7 @@ pub async fn serve(config: &Config, tenancy: Tenancy) -> anyhow::Result<()> {
         base_domain: config.base_domain.clone(),
         metrics: crate::telemetry::metrics_handle(),
         public_url: config.public_url(),
+        mailer: std::sync::Arc::new(config.mailer()?),
     };
     let web_dir = config.web_dir.clone().or_else(|| {
         let built = std::path::PathBuf::from("web/out");

@@ -30,6 +30,12 @@ if ! psql "${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}" -q
   exit 1
 fi
 
+# --- aiosmtpd (the real SMTP server the mail tests start) ---
+if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+  echo "ensure-services: installing aiosmtpd"
+  python3 -m pip install --quiet aiosmtpd
+fi
+
 # --- cargo-nextest (the test runner) ---
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "ensure-services: installing cargo-nextest"

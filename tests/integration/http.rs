@@ -616,6 +616,14 @@ async fn database_unreachable_is_503_with_retry_after() {
         base_domain: None,
         metrics: swiftacare_api::telemetry::metrics_handle(),
         public_url: "http://test".into(),
+        mailer: std::sync::Arc::new(
+            swiftacare_api::mail::Mailer::new(
+                None,
+                "T <t@t.test>",
+                std::env::temp_dir().join("swiftacare-test-mail"),
+            )
+            .expect("mailer"),
+        ),
     };
     use poem::EndpointExt;
     let client = poem::test::TestClient::new(
@@ -656,6 +664,14 @@ async fn registry_changes_by_another_process_are_visible_within_the_ttl() {
         base_domain: None,
         metrics: swiftacare_api::telemetry::metrics_handle(),
         public_url: "http://test".into(),
+        mailer: std::sync::Arc::new(
+            swiftacare_api::mail::Mailer::new(
+                None,
+                "T <t@t.test>",
+                std::env::temp_dir().join("swiftacare-test-mail"),
+            )
+            .expect("mailer"),
+        ),
     };
     use poem::EndpointExt;
     let client = poem::test::TestClient::new(

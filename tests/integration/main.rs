@@ -13,6 +13,7 @@ mod support;
 mod audit;
 mod cli;
 mod http;
+mod invitations;
 mod isolation;
 mod migrations;
 mod search_path;

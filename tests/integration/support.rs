@@ -90,6 +90,8 @@ pub fn options(url: &str, pool_size: usize) -> TenancyOptions {
 pub struct TestApp {
     /// Kept for its `Drop`: the database lives as long as the app.
     _db: TestDb,
+    /// Where the file mailer writes when no SMTP sink is used.
+    pub mail_dir: tempfile::TempDir,
     pub tenancy: Tenancy,
     pub client: TestClient<BoxEndpoint<'static>>,
 }
@@ -113,16 +115,25 @@ impl TestApp {
         migrate::migrate_all(&tenancy, TENANT_MIGRATIONS, 2)
             .await
             .expect("migrate");
+        let mail_dir = tempfile::tempdir().expect("mail dir");
+        let mailer = swiftacare_api::mail::Mailer::new(
+            None,
+            "Swiftacare <no-reply@swiftacare.test>",
+            mail_dir.path().to_owned(),
+        )
+        .expect("mailer");
         let mut state = AppState {
             tenancy: tenancy.clone(),
             base_domain: None,
             metrics: swiftacare_api::telemetry::metrics_handle(),
             public_url: "http://test".into(),
+            mailer: std::sync::Arc::new(mailer),
         };
         customize(&mut state);
         let ep = app::build(state, 64 * 1024, None).map_to_response().boxed();
         TestApp {
             _db: db,
+            mail_dir,
             tenancy,
             client: TestClient::new(ep),
         }
@@ -325,4 +336,102 @@ pub async fn problem(r: TestResponse, status: u16) -> Value {
     );
     assert!(v["title"].is_string(), "{v}");
     v
+}
+
+/// A real SMTP server (aiosmtpd, tests/smtp_sink.py) on a free loopback port, killed on drop.
+pub struct SmtpSink {
+    child: std::process::Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+impl SmtpSink {
+    pub fn start() -> SmtpSink {
+        use std::io::BufRead;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let dir = tempfile::tempdir().expect("dir");
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/smtp_sink.py");
+        let mut child = std::process::Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the SMTP sink (python3 with aiosmtpd; see ops/dev/ensure-services.sh)");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("sink output");
+        assert_eq!(line.trim(), "ready", "the SMTP sink did not start");
+        SmtpSink { child, port, dir }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// All messages received so far, as raw text, oldest first.
+    pub fn messages(&self) -> Vec<String> {
+        read_eml(self.dir.path())
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn read_eml(dir: &std::path::Path) -> Vec<String> {
+    let mut out: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .filter_map(|e| {
+                    Some((
+                        e.metadata().ok()?.modified().ok()?,
+                        std::fs::read_to_string(e.path()).ok()?,
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort_by_key(|(t, _)| *t);
+    out.into_iter().map(|(_, m)| decode_qp(&m)).collect()
+}
+
+/// The single-use secret (`sco_` + 64 hex) in a message.
+pub fn token_in(message: &str) -> Option<String> {
+    let at = message.find("sco_")?;
+    let hex: String = message[at + 4..].chars().take(64).collect();
+    (hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit())).then(|| format!("sco_{hex}"))
+}
+
+/// Decodes quoted-printable (soft line breaks and `=XX`), as a mail client does before showing
+/// the text. Applied to the whole message: harmless for the headers these tests read.
+pub fn decode_qp(raw: &str) -> String {
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -192,7 +192,10 @@ impl AuditApi {
 
     /// Export the audit log as CSV (institution admins; at most 100,000 rows)
     #[oai(path = "/export", method = "get", operation_id = "exportAuditEvents")]
-    #[expect(clippy::too_many_arguments, reason = "poem-openapi takes each query parameter as an argument")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "poem-openapi takes each query parameter as an argument"
+    )]
     async fn export(
         &self,
         state: Data<&AppState>,

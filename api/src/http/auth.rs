@@ -5,7 +5,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use tenancy::TenantRef;
 use uuid::Uuid;
 
-use domain::identity::service;
+use domain::identity::{invite, service};
 
 use super::Tag;
 use crate::app::AppState;
@@ -54,6 +54,28 @@ pub struct Me {
     pub email: String,
     pub roles: Vec<RoleGrant>,
     pub session_expires_at: DateTime<Utc>,
+}
+
+#[derive(Object)]
+pub struct PasswordResetRequest {
+    #[oai(validator(max_length = 254))]
+    pub email: String,
+}
+
+#[derive(Object)]
+pub struct PasswordResetComplete {
+    #[oai(validator(max_length = 256))]
+    pub token: String,
+    /// The new password: 12 to 128 characters.
+    #[oai(validator(max_length = 1024))]
+    pub password: String,
+}
+
+#[derive(ApiResponse)]
+pub enum Accepted {
+    /// Accepted. If the address belongs to an active account, a reset link is on its way.
+    #[oai(status = 202)]
+    Accepted,
 }
 
 #[derive(ApiResponse)]
@@ -119,6 +141,74 @@ impl AuthApi {
         auth: SessionAuth,
     ) -> ApiResult<NoContent> {
         service::logout(&state.tenancy, &tenant, &auth.0.principal).await?;
+        Ok(NoContent::Done)
+    }
+
+    /// Ask for a password-reset link by email
+    ///
+    /// Always 202, whether or not the address is known.
+    #[oai(
+        path = "/password-reset",
+        method = "post",
+        operation_id = "requestPasswordReset"
+    )]
+    async fn request_reset(
+        &self,
+        state: Data<&AppState>,
+        tenant: Data<&TenantRef>,
+        body: Json<PasswordResetRequest>,
+    ) -> ApiResult<Accepted> {
+        if let Some((token, email)) = invite::request_password_reset(
+            &state.tenancy,
+            &tenant,
+            &body.email,
+            current_request_id(),
+        )
+        .await?
+        {
+            let link = format!(
+                "{}/reset-password?tenant={}#token={}",
+                state.public_url, tenant.slug, token
+            );
+            let text = format!(
+                "Someone asked to reset your Swiftacare password for {org}.\n\n\
+                 Choose a new password here (the link works once, for one hour):\n{link}\n\n\
+                 Or with the API: POST {base}/api/v1/auth/password-reset/complete with the header X-Tenant: {slug}\n\
+                 and the body {{\"token\": \"{token}\", \"password\": \"<12 characters or more>\"}}\n\n\
+                 If it was not you, ignore this message: your password stays as it is.\n",
+                org = tenant.name,
+                base = state.public_url,
+                slug = tenant.slug,
+            );
+            // Delivery failures are logged by the mailer; the answer stays the same.
+            let _ = state
+                .mailer
+                .send(&email, "Reset your Swiftacare password", text)
+                .await;
+        }
+        Ok(Accepted::Accepted)
+    }
+
+    /// Choose a new password with a reset link (ends every session)
+    #[oai(
+        path = "/password-reset/complete",
+        method = "post",
+        operation_id = "completePasswordReset"
+    )]
+    async fn complete_reset(
+        &self,
+        state: Data<&AppState>,
+        tenant: Data<&TenantRef>,
+        body: Json<PasswordResetComplete>,
+    ) -> ApiResult<NoContent> {
+        invite::complete_password_reset(
+            &state.tenancy,
+            &tenant,
+            &body.token,
+            &body.password,
+            current_request_id(),
+        )
+        .await?;
         Ok(NoContent::Done)
     }
 

@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod departments;
+mod invitations;
 mod people;
 mod tenant;
 pub mod types;
@@ -30,6 +31,7 @@ pub type Api = (
     departments::DepartmentsApi,
     people::PeopleApi,
     audit::AuditApi,
+    invitations::InvitationsApi,
 );
 
 pub fn api() -> Api {
@@ -39,5 +41,6 @@ pub fn api() -> Api {
         departments::DepartmentsApi,
         people::PeopleApi,
         audit::AuditApi,
+        invitations::InvitationsApi,
     )
 }

@@ -4,6 +4,7 @@
 //! Secrets never touch the database in clear: passwords are argon2id PHC strings, tokens are
 //! stored as SHA-256 digests and compared by digest.
 
+pub mod invite;
 pub mod model;
 pub mod policy;
 pub mod repo;

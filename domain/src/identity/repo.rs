@@ -238,3 +238,41 @@ pub async fn revoke_session(c: &mut AsyncPgConnection, id: Uuid) -> QueryResult<
     .await
     .map(|_| ())
 }
+
+pub async fn set_password(c: &mut AsyncPgConnection, id: Uuid, phc: &str) -> QueryResult<()> {
+    diesel::update(accounts::table.find(id))
+        .set((
+            accounts::password_hash.eq(phc),
+            accounts::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(c)
+        .await
+        .map(|_| ())
+}
+
+/// Ends every session of an account (password reset, "sign out everywhere").
+pub async fn revoke_all_sessions(
+    c: &mut AsyncPgConnection,
+    account_id: Uuid,
+) -> QueryResult<usize> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::account_id.eq(account_id))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(diesel::dsl::now))
+    .execute(c)
+    .await
+}
+
+pub async fn find_account_by_person(
+    c: &mut AsyncPgConnection,
+    person_id: Uuid,
+) -> QueryResult<Option<AccountRow>> {
+    accounts::table
+        .filter(accounts::person_id.eq(person_id))
+        .select(AccountRow::as_select())
+        .first(c)
+        .await
+        .optional()
+}

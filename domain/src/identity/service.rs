@@ -110,6 +110,13 @@ pub async fn complete_setup(
             let account = repo::find_account(c, account_id)
                 .await?
                 .ok_or(DomainError::NotFound("account"))?;
+            // A disabled account's old link must not re-activate it.
+            if account.status == "disabled" {
+                return Err(DomainError::invalid(
+                    "/token",
+                    "is invalid, already used or expired",
+                ));
+            }
             if password.eq_ignore_ascii_case(&account.email) {
                 return Err(DomainError::invalid(
                     "/password",
