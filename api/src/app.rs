@@ -24,6 +24,9 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub public_url: String,
     pub mailer: Arc<crate::mail::Mailer>,
+    pub throttle: Arc<crate::throttle::Throttle>,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
 }
 
 pub const API_PREFIX: &str = "/api/v1";

@@ -42,6 +42,10 @@ pub struct Config {
     /// `None` → mail is written as `.eml` files under `data_dir/mail`.
     pub smtp_url: Option<String>,
     pub mail_from: String,
+    /// `None` → sign-in throttling counters live in this process.
+    pub redis_url: Option<String>,
+    pub redis_prefix: String,
+    pub trust_forwarded_for: bool,
 }
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -219,6 +223,47 @@ impl Config {
                 }
                 None => None,
             },
+            redis_url: match var(env, "SWIFTACARE_REDIS_URL") {
+                Some(u)
+                    if u.starts_with("redis://")
+                        || u.starts_with("rediss://")
+                        || u.starts_with("redis+unix://") =>
+                {
+                    Some(u)
+                }
+                Some(_) => {
+                    return Err(ConfigError {
+                        var: "SWIFTACARE_REDIS_URL",
+                        problem: "must be a redis:// or rediss:// URL".into(),
+                    });
+                }
+                None => None,
+            },
+            redis_prefix: {
+                let p = var(env, "SWIFTACARE_REDIS_PREFIX").unwrap_or_else(|| "swiftacare".into());
+                if p.is_empty()
+                    || p.len() > 64
+                    || !p
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                {
+                    return Err(ConfigError {
+                        var: "SWIFTACARE_REDIS_PREFIX",
+                        problem: "must be 1–64 of a-z, 0-9, _ and -".into(),
+                    });
+                }
+                p
+            },
+            trust_forwarded_for: match var(env, "SWIFTACARE_TRUST_FORWARDED_FOR").as_deref() {
+                None | Some("false") | Some("0") => false,
+                Some("true") | Some("1") => true,
+                Some(_) => {
+                    return Err(ConfigError {
+                        var: "SWIFTACARE_TRUST_FORWARDED_FOR",
+                        problem: "must be true or false".into(),
+                    });
+                }
+            },
             mail_from: {
                 let f = var(env, "SWIFTACARE_MAIL_FROM")
                     .unwrap_or_else(|| "Swiftacare <no-reply@swiftacare.invalid>".into());
@@ -247,6 +292,15 @@ impl Config {
     }
 
     /// Where people reach the server (for printed links).
+    pub fn throttle(&self) -> Result<crate::throttle::Throttle, redis::RedisError> {
+        match &self.redis_url {
+            Some(url) => {
+                crate::throttle::Throttle::redis(url, &self.redis_prefix, Default::default())
+            }
+            None => Ok(crate::throttle::Throttle::memory(Default::default())),
+        }
+    }
+
     pub fn mailer(&self) -> Result<crate::mail::Mailer, crate::mail::MailError> {
         crate::mail::Mailer::new(
             self.smtp_url.as_deref(),
@@ -294,6 +348,8 @@ mod tests {
             ("SWIFTACARE_LOG", "info,=[bad"),
             ("SWIFTACARE_SMTP_URL", "mail.example:25"),
             ("SWIFTACARE_MAIL_FROM", "not an address"),
+            ("SWIFTACARE_REDIS_URL", "localhost:6379"),
+            ("SWIFTACARE_TRUST_FORWARDED_FOR", "maybe"),
         ] {
             let e = cfg(&[(k, v)]).expect_err(k);
             assert_eq!(e.var, k);

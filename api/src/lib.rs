@@ -20,3 +20,4 @@ pub mod problem;
 pub mod serve;
 pub mod telemetry;
 pub mod tenant_router;
+pub mod throttle;

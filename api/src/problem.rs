@@ -90,6 +90,9 @@ pub enum ApiError {
     /// Well-formed, but a field's value is not acceptable; `errors` names the fields.
     #[oai(status = 422, content_type = "application/problem+json")]
     Unprocessable(Json<Problem>),
+    /// Too many failed attempts; retry after the indicated seconds.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] String),
     /// The update needs `If-Match`.
     #[oai(status = 428, content_type = "application/problem+json")]
     PreconditionRequired(Json<Problem>),
@@ -156,6 +159,17 @@ impl ApiError {
             message: message.into(),
         }])
     }
+    pub fn too_many_attempts(retry_after: std::time::Duration) -> ApiError {
+        ApiError::TooManyRequests(
+            Json(Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-attempts",
+                "too many failed sign-in attempts; wait and try again, or reset your password"
+                    .to_owned(),
+            )),
+            retry_after.as_secs().max(1).to_string(),
+        )
+    }
     pub fn unavailable() -> ApiError {
         ApiError::Unavailable(
             Json(Problem::new(
@@ -188,6 +202,7 @@ impl ApiError {
             | ApiError::Unprocessable(p)
             | ApiError::PreconditionRequired(p)
             | ApiError::Internal(p)
+            | ApiError::TooManyRequests(p, _)
             | ApiError::Unavailable(p, _) => &p.0,
         }
     }
@@ -265,6 +280,7 @@ impl ApiError {
             ApiError::PreconditionRequired(_) => ApiError::PreconditionRequired(p),
             ApiError::Internal(_) => ApiError::Internal(p),
             ApiError::Unavailable(_, h) => ApiError::Unavailable(p, h.clone()),
+            ApiError::TooManyRequests(_, h) => ApiError::TooManyRequests(p, h.clone()),
         }
     }
 }

@@ -14,6 +14,8 @@ pub async fn serve(config: &Config, tenancy: Tenancy) -> anyhow::Result<()> {
         metrics: crate::telemetry::metrics_handle(),
         public_url: config.public_url(),
         mailer: std::sync::Arc::new(config.mailer()?),
+        throttle: std::sync::Arc::new(config.throttle()?),
+        trust_forwarded_for: config.trust_forwarded_for,
     };
     let web_dir = config.web_dir.clone().or_else(|| {
         let built = std::path::PathBuf::from("web/out");

@@ -624,6 +624,10 @@ async fn database_unreachable_is_503_with_retry_after() {
             )
             .expect("mailer"),
         ),
+        throttle: std::sync::Arc::new(swiftacare_api::throttle::Throttle::memory(
+            crate::support::fast_policy(),
+        )),
+        trust_forwarded_for: true,
     };
     use poem::EndpointExt;
     let client = poem::test::TestClient::new(
@@ -672,6 +676,10 @@ async fn registry_changes_by_another_process_are_visible_within_the_ttl() {
             )
             .expect("mailer"),
         ),
+        throttle: std::sync::Arc::new(swiftacare_api::throttle::Throttle::memory(
+            crate::support::fast_policy(),
+        )),
+        trust_forwarded_for: true,
     };
     use poem::EndpointExt;
     let client = poem::test::TestClient::new(

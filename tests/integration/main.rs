@@ -16,5 +16,7 @@ mod http;
 mod invitations;
 mod isolation;
 mod migrations;
+mod roles;
 mod search_path;
 mod spec;
+mod throttle;

@@ -128,6 +128,10 @@ impl TestApp {
             metrics: swiftacare_api::telemetry::metrics_handle(),
             public_url: "http://test".into(),
             mailer: std::sync::Arc::new(mailer),
+            throttle: std::sync::Arc::new(swiftacare_api::throttle::Throttle::memory(
+                crate::support::fast_policy(),
+            )),
+            trust_forwarded_for: true,
         };
         customize(&mut state);
         let ep = app::build(state, 64 * 1024, None).map_to_response().boxed();
@@ -434,4 +438,12 @@ pub fn decode_qp(raw: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The production throttling policy with millisecond delays, so tests exercise every step fast.
+pub fn fast_policy() -> swiftacare_api::throttle::Policy {
+    swiftacare_api::throttle::Policy {
+        delay_unit: std::time::Duration::from_millis(5),
+        ..Default::default()
+    }
 }

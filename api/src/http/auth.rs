@@ -5,12 +5,31 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use tenancy::TenantRef;
 use uuid::Uuid;
 
+use domain::DomainError;
+use domain::audit::{self, Actor, Event, Outcome};
 use domain::identity::{invite, service};
+
+use crate::throttle::{Decision, Keys};
 
 use super::Tag;
 use crate::app::AppState;
 use crate::auth::SessionAuth;
-use crate::problem::{ApiResult, current_request_id};
+use crate::problem::{ApiError, ApiResult, current_request_id};
+
+/// The caller's address for throttling: the first `X-Forwarded-For` entry behind a trusted
+/// proxy, otherwise the TCP peer. Used only as a hashed key, never logged.
+fn client_address(req: &poem::Request, trust_forwarded_for: bool) -> Option<String> {
+    if trust_forwarded_for
+        && let Some(first) = req
+            .header("x-forwarded-for")
+            .and_then(|v| v.split(',').next())
+    {
+        return Some(first.trim().to_owned());
+    }
+    req.remote_addr()
+        .as_socket_addr()
+        .map(|a| a.ip().to_string())
+}
 
 #[derive(Object)]
 pub struct LoginRequest {
@@ -97,20 +116,50 @@ impl AuthApi {
         &self,
         state: Data<&AppState>,
         tenant: Data<&TenantRef>,
+        req: &poem::Request,
         body: Json<LoginRequest>,
     ) -> ApiResult<Json<SessionCreated>> {
-        let s = service::login(
+        let address = client_address(req, state.trust_forwarded_for);
+        let keys = Keys::new(tenant.id, &body.email, address.as_deref());
+        match state.throttle.check(&keys).await {
+            Decision::Locked(left) => {
+                let event = Event::new("auth.login")
+                    .outcome(Outcome::Denied)
+                    .detail("reason", "throttled");
+                audit::record_alone(
+                    &state.tenancy,
+                    &tenant,
+                    &Actor::anonymous(current_request_id()),
+                    event,
+                )
+                .await?;
+                return Err(ApiError::too_many_attempts(left));
+            }
+            Decision::Delay(d) => tokio::time::sleep(d).await,
+            Decision::Allow => {}
+        }
+        match service::login(
             &state.tenancy,
             &tenant,
             &body.email,
             &body.password,
             current_request_id(),
         )
-        .await?;
-        Ok(Json(SessionCreated {
-            token: s.token,
-            expires_at: s.expires_at,
-        }))
+        .await
+        {
+            Ok(s) => {
+                state.throttle.success(&keys).await;
+                Ok(Json(SessionCreated {
+                    token: s.token,
+                    expires_at: s.expires_at,
+                }))
+            }
+            Err(e @ DomainError::Unauthenticated(_)) => {
+                state.throttle.failure(&keys).await;
+                Err(e.into())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Complete set-up: redeem a one-time link and choose a password

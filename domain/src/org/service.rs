@@ -362,11 +362,14 @@ pub async fn update_person(
             if !may_administer(&scope, current.department_id) {
                 return Err(DomainError::Forbidden("you may not change this person"));
             }
-            if let Some(Some(d)) = patch.department_id {
-                if repo::get_department(c, d).await?.is_none() {
+            if let Some(new_department) = patch.department_id {
+                if let Some(d) = new_department
+                    && repo::get_department(c, d).await?.is_none()
+                {
                     return Err(DomainError::invalid("/department_id", "no such department"));
                 }
-                if !may_administer(&scope, Some(d)) {
+                // Detaching (None) also leaves a sub-admin's subtree, so it is checked the same way.
+                if !may_administer(&scope, new_department) {
                     return Err(DomainError::Forbidden(
                         "sub-admins may move people only inside their subtree",
                     ));

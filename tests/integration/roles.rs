@@ -1,0 +1,722 @@
+//! Identity issue: a role × operation matrix. For every operation in the OpenAPI spec and every
+//! role (institution admin, sub-admin of one site, provider, staff, client) the test sends a
+//! request and checks the status class the access rules imply: allowed (2xx), forbidden (403:
+//! an action on something the caller may see) or hidden (404: a resource the caller may not
+//! know exists). The expectations are written down here from the rules in
+//! `domain/src/identity/policy.rs`, `domain/src/org/service.rs`,
+//! `domain/src/identity/invite.rs` and `domain/src/audit/service.rs`, not copied from a run.
+//!
+//! The operation list comes from the spec: a new operation fails the test until it has a row in
+//! [`MATRIX`], and a row for an operation that no longer exists fails it too. Operations that
+//! need no session are marked `Public` and are exercised once, anonymously; every other
+//! operation must answer 401 without an `Authorization` header.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use domain::identity::{Role, RoleGrant};
+use poem::http::Method;
+use serde_json::{Value, json};
+
+use crate::support::{PASSWORD, TenantCtx, TestApp, body, read_eml, token_in};
+
+const SLUG: &str = "roles";
+
+/// The roles, in the order of the columns of [`MATRIX`].
+const ROLES: [&str; 5] = [
+    "institution_admin",
+    "sub_admin",
+    "provider",
+    "staff",
+    "client",
+];
+
+/// The status class a request must get.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expect {
+    /// 2xx.
+    Allowed,
+    /// 403: the caller may see the target (or the collection) but not do this.
+    Forbidden,
+    /// 404: the caller may not know the target exists.
+    Hidden,
+    /// Needs no session: exercised once without one, and must answer 2xx.
+    Public,
+}
+
+impl Expect {
+    fn matches(self, status: u16) -> bool {
+        match self {
+            Expect::Allowed | Expect::Public => (200..300).contains(&status),
+            Expect::Forbidden => status == 403,
+            Expect::Hidden => status == 404,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Expect::Allowed => "Allowed (2xx)",
+            Expect::Forbidden => "Forbidden (403)",
+            Expect::Hidden => "Hidden (404)",
+            Expect::Public => "Public (2xx without a session)",
+        }
+    }
+}
+
+/// What a row's request targets. The sub-admin administers `Site 1` (and its child `Dept 1a`);
+/// `Site 2` is outside their subtree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Case {
+    /// No target: the collection, or the caller itself.
+    Plain,
+    /// `logout` with a session signed in just for it.
+    OwnFreshSession,
+    /// A new top-level department.
+    TopLevel,
+    /// `Dept 1a`, or a new department / person under it.
+    InSubtree,
+    /// `Site 2`, or a new department / person under it.
+    OutsideSubtree,
+    /// A new department under `Dept 1a`, moved to the top level (`parent_id: null`).
+    MoveToTopLevel,
+    /// A new, empty department under `Dept 1a` (one per role).
+    FreshLeafInSubtree,
+    /// A new, empty department under `Site 2` (one per role).
+    FreshLeafOutside,
+    /// A new person with no department.
+    NoDepartment,
+    /// The caller's own directory entry.
+    SelfEntry,
+    /// A client in `Dept 1a` (not the signed-in client).
+    ClientInSubtree,
+    /// A client in `Site 2`.
+    ClientOutside,
+    /// A provider in `Site 2`: a colleague to providers, staff and sub-admins.
+    ProviderOutside,
+    /// A new client in `Dept 1a` (one per role), detached from any department.
+    DetachClientInSubtree,
+    /// A new client in `Dept 1a` (one per role), moved to `Site 2`.
+    MoveClientOutOfSubtree,
+    /// A new staff member in `Dept 1a` (one per role), invited as staff.
+    InviteStaffInSubtree,
+    /// A new client in `Site 2` (one per role), invited as client.
+    InviteClientOutside,
+    /// A new staff member in `Dept 1a` (one per role), invited as sub-admin of `Dept 1a`.
+    InviteSubAdminInSubtree,
+}
+
+use Case::*;
+use Expect::{Allowed as A, Forbidden as F, Hidden as H, Public as P};
+
+/// operationId, target, expectation per role in [`ROLES`] order:
+/// institution_admin, sub_admin, provider, staff, client.
+#[rustfmt::skip]
+const MATRIX: &[(&str, Case, [Expect; 5])] = &[
+    // Anyone signed in.
+    ("getTenant",             Plain,                   [A, A, A, A, A]),
+    ("getMe",                 Plain,                   [A, A, A, A, A]),
+    ("logout",                OwnFreshSession,         [A, A, A, A, A]),
+    // No session needed.
+    ("login",                 Plain,                   [P, P, P, P, P]),
+    ("completeSetup",         Plain,                   [P, P, P, P, P]),
+    ("requestPasswordReset",  Plain,                   [P, P, P, P, P]),
+    ("completePasswordReset", Plain,                   [P, P, P, P, P]),
+    // The department tree: readable by everyone who works here (policy::can_read_departments);
+    // a client's list is 403 (a collection), a client's by-id read 404.
+    ("listDepartments",       Plain,                   [A, A, A, A, F]),
+    ("getDepartment",         InSubtree,               [A, A, A, A, H]),
+    ("getDepartment",         OutsideSubtree,          [A, A, A, A, H]),
+    // Creating: admins only; a sub-admin only under a parent inside their subtree.
+    ("createDepartment",      TopLevel,                [A, F, F, F, F]),
+    ("createDepartment",      InSubtree,               [A, A, F, F, F]),
+    ("createDepartment",      OutsideSubtree,          [A, F, F, F, F]),
+    // Changing: visible to staff, so 403 for those who may not administer it; 404 for clients.
+    ("updateDepartment",      InSubtree,               [A, A, F, F, H]),
+    ("updateDepartment",      OutsideSubtree,          [A, F, F, F, H]),
+    ("updateDepartment",      MoveToTopLevel,          [A, F, F, F, H]),
+    ("deleteDepartment",      FreshLeafInSubtree,      [A, A, F, F, H]),
+    ("deleteDepartment",      FreshLeafOutside,        [A, F, F, F, H]),
+    // The directory: everyone may list (filtered to what they may see).
+    ("listPeople",            Plain,                   [A, A, A, A, A]),
+    ("createPerson",          NoDepartment,            [A, F, F, F, F]),
+    ("createPerson",          InSubtree,               [A, A, F, F, F]),
+    ("createPerson",          OutsideSubtree,          [A, F, F, F, F]),
+    // Reading: admins everyone; sub-admins their subtree plus colleagues; providers and staff
+    // colleagues; clients themselves (policy::directory_scope).
+    ("getPerson",             SelfEntry,               [A, A, A, A, A]),
+    ("getPerson",             ClientInSubtree,         [A, A, H, H, H]),
+    ("getPerson",             ClientOutside,           [A, H, H, H, H]),
+    ("getPerson",             ProviderOutside,         [A, A, A, A, H]),
+    // Changing: 404 if not visible, else 403 unless the caller administers its department.
+    ("updatePerson",          SelfEntry,               [A, A, F, F, F]),
+    ("updatePerson",          ClientInSubtree,         [A, A, H, H, H]),
+    ("updatePerson",          ClientOutside,           [A, H, H, H, H]),
+    ("updatePerson",          ProviderOutside,         [A, F, F, F, H]),
+    ("updatePerson",          DetachClientInSubtree,   [A, F, H, H, H]),
+    ("updatePerson",          MoveClientOutOfSubtree,  [A, F, H, H, H]),
+    // Invitations: admins only; a sub-admin only inside their subtree (404 outside, as for
+    // reading) and never granting an administrator role.
+    ("createInvitation",      InviteStaffInSubtree,    [A, A, F, F, F]),
+    ("createInvitation",      InviteClientOutside,     [A, H, F, F, F]),
+    ("createInvitation",      InviteSubAdminInSubtree, [A, F, F, F, F]),
+    // The audit log: institution admins only.
+    ("searchAuditEvents",     Plain,                   [A, F, F, F, F]),
+    ("exportAuditEvents",     Plain,                   [A, F, F, F, F]),
+];
+
+/// One operation as the spec describes it.
+struct Op {
+    method: Method,
+    path: String,
+    path_params: Vec<String>,
+    secured: bool,
+}
+
+fn spec_ops() -> BTreeMap<String, Op> {
+    let spec: Value = serde_json::from_str(&swiftacare_api::openapi::spec_json()).expect("spec");
+    let mut ops = BTreeMap::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("operations") {
+            let id = op["operationId"].as_str().expect("operationId").to_owned();
+            let path_params = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "path")
+                .map(|p| p["name"].as_str().expect("parameter name").to_owned())
+                .collect();
+            let op = Op {
+                method: Method::from_bytes(method.to_ascii_uppercase().as_bytes()).expect("method"),
+                path: format!("/api/v1{path}"),
+                path_params,
+                secured: op["security"].is_array(),
+            };
+            assert!(ops.insert(id.clone(), op).is_none(), "duplicate {id}");
+        }
+    }
+    ops
+}
+
+/// A request to send, apart from its method and path template (from the spec).
+#[derive(Default)]
+struct Call {
+    /// Path parameters by name.
+    ids: Vec<(&'static str, String)>,
+    body: Option<Value>,
+    if_match: Option<String>,
+    /// Use this session instead of the role's.
+    token: Option<String>,
+}
+
+impl Call {
+    fn id(mut self, name: &'static str, value: &str) -> Call {
+        self.ids.push((name, value.to_owned()));
+        self
+    }
+    fn body(mut self, body: Value) -> Call {
+        self.body = Some(body);
+        self
+    }
+    fn if_match(mut self, etag: String) -> Call {
+        self.if_match = Some(etag);
+        self
+    }
+}
+
+/// The tenant, its department tree, one signed-in account per role and the target people.
+struct World<'a> {
+    app: &'a TestApp,
+    t: TenantCtx,
+    site1: String,
+    dept1a: String,
+    site2: String,
+    /// Per role, in [`ROLES`] order.
+    tokens: Vec<String>,
+    emails: Vec<String>,
+    people: Vec<String>,
+    client_in: String,
+    client_out: String,
+    provider_out: String,
+    counter: AtomicU32,
+}
+
+fn id_of(v: &Value) -> String {
+    v["id"].as_str().expect("id").to_owned()
+}
+
+impl World<'_> {
+    async fn new(app: &TestApp) -> World<'_> {
+        let t = app.tenant(SLUG).await;
+        let site1 = id_of(&app.department(&t, "Site 1", None).await);
+        let dept1a = id_of(&app.department(&t, "Dept 1a", Some(&site1)).await);
+        let site2 = id_of(&app.department(&t, "Site 2", None).await);
+
+        // The tenant's admin is the institution admin; its directory entry comes from getMe.
+        let me = body(app.get(SLUG, Some(&t.admin_token), "/api/v1/auth/me").await).await;
+        let admin_person = me["person_id"]
+            .as_str()
+            .expect("admin person_id")
+            .to_owned();
+        let mut tokens = vec![t.admin_token.clone()];
+        let mut emails = vec![t.admin_email.clone()];
+        let mut people = vec![admin_person];
+        let others: [(&str, &str, &str, &str, RoleGrant); 4] = [
+            (
+                "staff",
+                "Sub",
+                "sub-admin@roles.test",
+                &site1,
+                RoleGrant {
+                    role: Role::SubAdmin,
+                    department_id: Some(uuid::Uuid::parse_str(&site1).expect("uuid")),
+                },
+            ),
+            (
+                "provider",
+                "Prov",
+                "provider@roles.test",
+                &dept1a,
+                RoleGrant {
+                    role: Role::Provider,
+                    department_id: None,
+                },
+            ),
+            (
+                "staff",
+                "Staff",
+                "staff@roles.test",
+                &site1,
+                RoleGrant {
+                    role: Role::Staff,
+                    department_id: None,
+                },
+            ),
+            (
+                "client",
+                "Client",
+                "client@roles.test",
+                &dept1a,
+                RoleGrant {
+                    role: Role::Client,
+                    department_id: None,
+                },
+            ),
+        ];
+        for (kind, given, email, dept, grant) in others {
+            let person = app.person(&t, kind, given, email, Some(dept)).await;
+            tokens.push(app.account(&t, &person, &[grant]).await);
+            emails.push(email.to_owned());
+            people.push(id_of(&person));
+        }
+        let client_in = id_of(
+            &app.person(&t, "client", "Inside", "inside@roles.test", Some(&dept1a))
+                .await,
+        );
+        let client_out = id_of(
+            &app.person(&t, "client", "Outside", "outside@roles.test", Some(&site2))
+                .await,
+        );
+        let provider_out = id_of(
+            &app.person(
+                &t,
+                "provider",
+                "Colleague",
+                "colleague@roles.test",
+                Some(&site2),
+            )
+            .await,
+        );
+        World {
+            app,
+            t,
+            site1,
+            dept1a,
+            site2,
+            tokens,
+            emails,
+            people,
+            client_in,
+            client_out,
+            provider_out,
+            counter: AtomicU32::new(0),
+        }
+    }
+
+    fn admin(&self) -> &str {
+        &self.t.admin_token
+    }
+
+    fn next(&self) -> u32 {
+        self.counter.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// The current ETag of a resource, read by the admin.
+    async fn etag(&self, path: &str) -> String {
+        let r = self.app.get(SLUG, Some(self.admin()), path).await;
+        assert_eq!(r.0.status().as_u16(), 200, "admin GET {path}");
+        r.0.headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .expect("ETag header")
+            .to_owned()
+    }
+
+    async fn department_etag(&self, id: &str) -> String {
+        self.etag(&format!("/api/v1/departments/{id}")).await
+    }
+
+    async fn person_etag(&self, id: &str) -> String {
+        self.etag(&format!("/api/v1/people/{id}")).await
+    }
+
+    async fn fresh_department(&self, parent: &str) -> String {
+        let name = format!("Fresh {}", self.next());
+        id_of(&self.app.department(&self.t, &name, Some(parent)).await)
+    }
+
+    async fn fresh_person(&self, kind: &str, department: &str) -> (String, String) {
+        let email = format!("fresh{}@roles.test", self.next());
+        let p = self
+            .app
+            .person(&self.t, kind, "Fresh", &email, Some(department))
+            .await;
+        (id_of(&p), email)
+    }
+
+    /// The single-use secret in the latest mail to this address.
+    fn mailed_token(&self, email: &str) -> String {
+        let to = format!("To: {email}");
+        read_eml(self.app.mail_dir.path())
+            .iter()
+            .rev()
+            .find(|m| m.contains(&to))
+            .and_then(|m| token_in(m))
+            .unwrap_or_else(|| panic!("no mail with a token to {email}"))
+    }
+
+    /// The request for one row of the matrix, sent as role `r`. Creates the fresh resources a
+    /// mutating row needs, and reads the current ETag for updates and deletes.
+    async fn call_for(&self, op_id: &str, case: Case, r: usize) -> Call {
+        let n = self.next();
+        match (op_id, case) {
+            (
+                "getTenant" | "getMe" | "listDepartments" | "listPeople" | "searchAuditEvents"
+                | "exportAuditEvents",
+                Plain,
+            ) => Call::default(),
+            ("logout", OwnFreshSession) => Call {
+                token: Some(self.app.login(SLUG, &self.emails[r], PASSWORD).await),
+                ..Call::default()
+            },
+            ("getDepartment", InSubtree) => Call::default().id("department_id", &self.dept1a),
+            ("getDepartment", OutsideSubtree) => Call::default().id("department_id", &self.site2),
+            ("createDepartment", TopLevel | InSubtree | OutsideSubtree) => {
+                let parent = match case {
+                    InSubtree => Some(self.dept1a.as_str()),
+                    OutsideSubtree => Some(self.site2.as_str()),
+                    _ => None,
+                };
+                Call::default()
+                    .body(json!({"name": format!("New {n}"), "kind": "unit", "parent_id": parent}))
+            }
+            ("updateDepartment", InSubtree | OutsideSubtree) => {
+                let id = if case == InSubtree {
+                    &self.dept1a
+                } else {
+                    &self.site2
+                };
+                Call::default()
+                    .id("department_id", id)
+                    .if_match(self.department_etag(id).await)
+                    .body(json!({"name": format!("Renamed {n}")}))
+            }
+            ("updateDepartment", MoveToTopLevel) => {
+                let id = self.fresh_department(&self.dept1a).await;
+                Call::default()
+                    .id("department_id", &id)
+                    .if_match(self.department_etag(&id).await)
+                    .body(json!({"parent_id": null}))
+            }
+            ("deleteDepartment", FreshLeafInSubtree | FreshLeafOutside) => {
+                let parent = if case == FreshLeafInSubtree {
+                    &self.dept1a
+                } else {
+                    &self.site2
+                };
+                let id = self.fresh_department(parent).await;
+                Call::default()
+                    .id("department_id", &id)
+                    .if_match(self.department_etag(&id).await)
+            }
+            ("createPerson", NoDepartment | InSubtree | OutsideSubtree) => {
+                let department = match case {
+                    InSubtree => Some(self.dept1a.as_str()),
+                    OutsideSubtree => Some(self.site2.as_str()),
+                    _ => None,
+                };
+                Call::default().body(json!({
+                    "kind": "client",
+                    "given_name": format!("New {n}"),
+                    "family_name": "Person",
+                    "department_id": department,
+                }))
+            }
+            (
+                "getPerson" | "updatePerson",
+                SelfEntry | ClientInSubtree | ClientOutside | ProviderOutside,
+            ) => {
+                let id = match case {
+                    SelfEntry => &self.people[r],
+                    ClientInSubtree => &self.client_in,
+                    ClientOutside => &self.client_out,
+                    _ => &self.provider_out,
+                };
+                let call = Call::default().id("person_id", id);
+                if op_id == "getPerson" {
+                    call
+                } else {
+                    call.if_match(self.person_etag(id).await)
+                        .body(json!({"given_name": format!("Renamed {n}")}))
+                }
+            }
+            ("updatePerson", DetachClientInSubtree | MoveClientOutOfSubtree) => {
+                let (id, _) = self.fresh_person("client", &self.dept1a).await;
+                let department = if case == DetachClientInSubtree {
+                    Value::Null
+                } else {
+                    Value::String(self.site2.clone())
+                };
+                Call::default()
+                    .id("person_id", &id)
+                    .if_match(self.person_etag(&id).await)
+                    .body(json!({"department_id": department}))
+            }
+            (
+                "createInvitation",
+                InviteStaffInSubtree | InviteClientOutside | InviteSubAdminInSubtree,
+            ) => {
+                let (kind, department, role) = match case {
+                    InviteStaffInSubtree => ("staff", &self.dept1a, json!({"role": "staff"})),
+                    InviteClientOutside => ("client", &self.site2, json!({"role": "client"})),
+                    _ => (
+                        "staff",
+                        &self.dept1a,
+                        json!({"role": "sub_admin", "department_id": self.dept1a}),
+                    ),
+                };
+                let (id, _) = self.fresh_person(kind, department).await;
+                Call::default().body(json!({"person_id": id, "roles": [role]}))
+            }
+            _ => panic!("{op_id}: the roles matrix has no request for {case:?}"),
+        }
+    }
+
+    /// The anonymous request for a public operation; must answer 2xx.
+    async fn public_call(&self, op_id: &str) -> Call {
+        match op_id {
+            "login" => Call::default().body(json!({"email": self.emails[3], "password": PASSWORD})),
+            "requestPasswordReset" => Call::default().body(json!({"email": self.emails[4]})),
+            "completePasswordReset" => {
+                // A dedicated account: a completed reset ends all of its sessions.
+                let (id, email) = self.fresh_person("staff", &self.site1).await;
+                let person = json!({"id": id, "email": email});
+                let grant = RoleGrant {
+                    role: Role::Staff,
+                    department_id: None,
+                };
+                self.app.account(&self.t, &person, &[grant]).await;
+                let r = self
+                    .app
+                    .post(
+                        SLUG,
+                        None,
+                        "/api/v1/auth/password-reset",
+                        json!({"email": email}),
+                    )
+                    .await;
+                assert_eq!(r.0.status().as_u16(), 202, "password-reset request");
+                Call::default().body(json!({
+                    "token": self.mailed_token(&email),
+                    "password": "a brand new long password",
+                }))
+            }
+            "completeSetup" => {
+                let (id, email) = self.fresh_person("provider", &self.dept1a).await;
+                let r = self
+                    .app
+                    .post(
+                        SLUG,
+                        Some(self.admin()),
+                        "/api/v1/invitations",
+                        json!({"person_id": id, "roles": [{"role": "provider"}]}),
+                    )
+                    .await;
+                assert_eq!(r.0.status().as_u16(), 201, "invitation");
+                Call::default()
+                    .body(json!({"token": self.mailed_token(&email), "password": PASSWORD}))
+            }
+            _ => panic!("{op_id}: the roles matrix has no anonymous request for it"),
+        }
+    }
+
+    /// A request that would reach the handler if it had a session (for the 401 sweep).
+    fn plausible_call(&self, op_id: &str) -> Call {
+        let call = Call::default()
+            .id("department_id", &self.site2)
+            .id("person_id", &self.client_out)
+            .if_match("\"1\"".to_owned());
+        match op_id {
+            "createDepartment" => call.body(json!({"name": "Anon", "kind": "unit", "parent_id": null})),
+            "updateDepartment" => call.body(json!({"name": "Anon"})),
+            "createPerson" => call.body(json!({"kind": "client", "given_name": "Anon", "family_name": "Anon", "department_id": null})),
+            "updatePerson" => call.body(json!({"given_name": "Anon"})),
+            "createInvitation" => {
+                call.body(json!({"person_id": self.client_out, "roles": [{"role": "client"}]}))
+            }
+            _ => call,
+        }
+    }
+
+    /// Sends `call` to `op` with `token` (or the call's own); returns status and body text.
+    async fn send(&self, op_id: &str, op: &Op, token: Option<&str>, call: Call) -> (u16, String) {
+        let mut uri = op.path.clone();
+        for name in &op.path_params {
+            let value = call
+                .ids
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or_else(|| {
+                    panic!("{op_id}: path parameter `{name}` is not supplied by the roles matrix")
+                });
+            uri = uri.replace(&format!("{{{name}}}"), value);
+        }
+        let mut req = self
+            .app
+            .client
+            .request(op.method.clone(), &uri)
+            .header("X-Tenant", SLUG);
+        if let Some(t) = call.token.as_deref().or(token) {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        if let Some(m) = &call.if_match {
+            req = req.header("If-Match", m.as_str());
+        }
+        if let Some(b) = &call.body {
+            req = req.body_json(b);
+        }
+        let resp = req.send().await;
+        let status = resp.0.status().as_u16();
+        let text = match body(resp).await {
+            Value::String(s) => s,
+            v => v.to_string(),
+        };
+        (status, text)
+    }
+}
+
+fn short(text: &str) -> String {
+    let mut s: String = text.chars().take(300).collect();
+    if s.len() < text.len() {
+        s.push('…');
+    }
+    s
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_role_gets_exactly_its_operations() {
+    // The table covers the spec, no more, no less; public rows are exactly the operations
+    // without security.
+    let ops = spec_ops();
+    let in_spec: BTreeSet<&str> = ops.keys().map(String::as_str).collect();
+    let in_table: BTreeSet<&str> = MATRIX.iter().map(|(id, _, _)| *id).collect();
+    let missing: Vec<&&str> = in_spec.difference(&in_table).collect();
+    let stale: Vec<&&str> = in_table.difference(&in_spec).collect();
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "the roles matrix is out of date: operations without a row {missing:?}; rows for \
+         operations not in the spec {stale:?}"
+    );
+    for (op_id, case, row) in MATRIX {
+        let public = row.iter().all(|e| *e == Expect::Public);
+        assert!(
+            public || !row.contains(&Expect::Public),
+            "{op_id} [{case:?}]: a row is public for every role or for none"
+        );
+        assert_eq!(
+            public, !ops[*op_id].secured,
+            "{op_id}: the matrix says public = {public}, the spec says security = {}",
+            ops[*op_id].secured
+        );
+    }
+
+    let app = TestApp::new().await;
+    let w = World::new(&app).await;
+    let mut mismatches: Vec<String> = Vec::new();
+    let mut checked = 0;
+
+    // Every role against every row.
+    for (op_id, case, row) in MATRIX {
+        let op = &ops[*op_id];
+        for (r, role) in ROLES.iter().enumerate() {
+            let expected = row[r];
+            if expected == Expect::Public {
+                continue;
+            }
+            let call = w.call_for(op_id, *case, r).await;
+            let (status, text) = w.send(op_id, op, Some(&w.tokens[r]), call).await;
+            checked += 1;
+            if !expected.matches(status) {
+                mismatches.push(format!(
+                    "{op_id} [{case:?}] / {role}: expected {}, got status {status} body {}",
+                    expected.describe(),
+                    short(&text)
+                ));
+            }
+        }
+    }
+
+    // Without a session: public operations work, every other operation is 401.
+    for (op_id, op) in &ops {
+        let (expected, call) = if op.secured {
+            (None, w.plausible_call(op_id))
+        } else {
+            (Some(Expect::Public), w.public_call(op_id).await)
+        };
+        let (status, text) = w.send(op_id, op, None, call).await;
+        checked += 1;
+        let ok = match expected {
+            Some(e) => e.matches(status),
+            None => status == 401,
+        };
+        if !ok {
+            mismatches.push(format!(
+                "{op_id} [no session]: expected {}, got status {status} body {}",
+                expected.map_or("Unauthenticated (401)", Expect::describe),
+                short(&text)
+            ));
+        }
+    }
+
+    // The role sessions were not disturbed (logout used sessions of its own).
+    for (r, role) in ROLES.iter().enumerate() {
+        let st = app
+            .get(SLUG, Some(&w.tokens[r]), "/api/v1/auth/me")
+            .await
+            .0
+            .status()
+            .as_u16();
+        assert_eq!(st, 200, "{role}'s session ended during the sweep");
+    }
+
+    let mut report = String::new();
+    for m in &mismatches {
+        let _ = writeln!(report, "  {m}");
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {checked} role × operation checks failed:\n{report}",
+        mismatches.len()
+    );
+}
