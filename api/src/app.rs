@@ -25,6 +25,7 @@ pub struct AppState {
     pub public_url: String,
     pub mailer: Arc<crate::mail::Mailer>,
     pub throttle: Arc<crate::throttle::Throttle>,
+    pub signer: Arc<domain::identity::tokens::TokenSigner>,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
 }

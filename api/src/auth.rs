@@ -19,13 +19,10 @@ pub struct Caller {
     pub me: Me,
 }
 
-/// A session token from `POST /auth/login`, sent as `Authorization: Bearer <token>`.
+/// An access token from `POST /auth/login` or `POST /auth/refresh`, sent as
+/// `Authorization: Bearer <token>`. Valid for 10 minutes, in the tenant it was issued in.
 #[derive(SecurityScheme)]
-#[oai(
-    ty = "bearer",
-    bearer_format = "opaque session token",
-    checker = "check_session"
-)]
+#[oai(ty = "bearer", bearer_format = "JWT", checker = "check_session")]
 pub struct SessionAuth(pub Caller);
 
 async fn check_session(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
@@ -35,10 +32,15 @@ async fn check_session(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     let tenant = req.extensions().get::<TenantRef>().ok_or_else(|| {
         ApiError::internal(&"tenant not resolved before authentication").into_poem()
     })?;
-    let (principal, me) =
-        service::authenticate(&state.tenancy, tenant, &bearer.token, current_request_id())
-            .await
-            .map_err(|e| ApiError::from(e).into_poem())?;
+    let (principal, me) = service::authenticate(
+        &state.tenancy,
+        tenant,
+        &state.signer,
+        &bearer.token,
+        current_request_id(),
+    )
+    .await
+    .map_err(|e| ApiError::from(e).into_poem())?;
     tracing::Span::current().record("account_id", tracing::field::display(principal.account_id));
     Ok(Caller { principal, me })
 }

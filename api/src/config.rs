@@ -46,6 +46,8 @@ pub struct Config {
     pub redis_url: Option<String>,
     pub redis_prefix: String,
     pub trust_forwarded_for: bool,
+    /// The access-token signing key (≥ 32 bytes); `None` → a key file in `data_dir`.
+    pub token_key: Option<Vec<u8>>,
 }
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -264,6 +266,29 @@ impl Config {
                     });
                 }
             },
+            token_key: match var(env, "SWIFTACARE_TOKEN_KEY") {
+                None => None,
+                Some(k) => {
+                    use base64::Engine;
+                    let bytes = hex::decode(&k)
+                        .ok()
+                        .or_else(|| base64::engine::general_purpose::STANDARD.decode(&k).ok())
+                        .ok_or_else(|| ConfigError {
+                            var: "SWIFTACARE_TOKEN_KEY",
+                            problem: "must be hex or base64".into(),
+                        })?;
+                    if bytes.len() < 32 {
+                        return Err(ConfigError {
+                            var: "SWIFTACARE_TOKEN_KEY",
+                            problem: format!(
+                                "must hold at least 32 bytes (got {}); e.g. `openssl rand -hex 32`",
+                                bytes.len()
+                            ),
+                        });
+                    }
+                    Some(bytes)
+                }
+            },
             mail_from: {
                 let f = var(env, "SWIFTACARE_MAIL_FROM")
                     .unwrap_or_else(|| "Swiftacare <no-reply@swiftacare.invalid>".into());
@@ -299,6 +324,37 @@ impl Config {
             }
             None => Ok(crate::throttle::Throttle::memory(Default::default())),
         }
+    }
+
+    /// The configured key, or (single-server default) `data_dir/token.key`, created once with 64
+    /// random bytes and mode 0600. Several servers must share `SWIFTACARE_TOKEN_KEY`.
+    pub fn token_signer(&self) -> anyhow::Result<domain::identity::tokens::TokenSigner> {
+        let key = match &self.token_key {
+            Some(k) => k.clone(),
+            None => {
+                let path = self.data_dir.join("token.key");
+                match std::fs::read(&path) {
+                    Ok(k) if k.len() >= 32 => k,
+                    _ => {
+                        use rand::RngCore;
+                        let mut k = vec![0u8; 64];
+                        rand::rng().fill_bytes(&mut k);
+                        std::fs::create_dir_all(&self.data_dir)?;
+                        std::fs::write(&path, &k)?;
+                        #[cfg(unix)]
+                        {
+                            use std::os::unix::fs::PermissionsExt;
+                            std::fs::set_permissions(
+                                &path,
+                                std::fs::Permissions::from_mode(0o600),
+                            )?;
+                        }
+                        k
+                    }
+                }
+            }
+        };
+        Ok(domain::identity::tokens::TokenSigner::new(&key)?)
     }
 
     pub fn mailer(&self) -> Result<crate::mail::Mailer, crate::mail::MailError> {
@@ -350,6 +406,7 @@ mod tests {
             ("SWIFTACARE_MAIL_FROM", "not an address"),
             ("SWIFTACARE_REDIS_URL", "localhost:6379"),
             ("SWIFTACARE_TRUST_FORWARDED_FOR", "maybe"),
+            ("SWIFTACARE_TOKEN_KEY", "abcd"),
         ] {
             let e = cfg(&[(k, v)]).expect_err(k);
             assert_eq!(e.var, k);

@@ -15,6 +15,7 @@ pub async fn serve(config: &Config, tenancy: Tenancy) -> anyhow::Result<()> {
         public_url: config.public_url(),
         mailer: std::sync::Arc::new(config.mailer()?),
         throttle: std::sync::Arc::new(config.throttle()?),
+        signer: std::sync::Arc::new(config.token_signer()?),
         trust_forwarded_for: config.trust_forwarded_for,
     };
     let web_dir = config.web_dir.clone().or_else(|| {

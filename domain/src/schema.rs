@@ -64,7 +64,7 @@ diesel::table! {
     sessions (id) {
         id -> Uuid,
         account_id -> Uuid,
-        token_hash -> Bytea,
+        token_hash -> Nullable<Bytea>,
         created_at -> Timestamptz,
         last_seen_at -> Timestamptz,
         expires_at -> Timestamptz,
@@ -83,7 +83,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     one_time_tokens,
     sessions,
     audit_log,
-    audit_head
+    audit_head,
+    refresh_tokens
 );
 
 diesel::define_sql_function! {
@@ -116,3 +117,14 @@ diesel::table! {
         hash -> Bytea,
     }
 }
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Bytea,
+        session_id -> Uuid,
+        created_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(refresh_tokens -> sessions (session_id));

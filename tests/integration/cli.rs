@@ -285,7 +285,7 @@ fn serve_answers_and_logs_no_personal_data() {
     );
     assert_eq!(status, 200, "{body}");
     let session = body
-        .split("\"token\":\"")
+        .split("\"access_token\":\"")
         .nth(1)
         .and_then(|s| s.split('"').next())
         .expect("session")

@@ -628,6 +628,10 @@ async fn database_unreachable_is_503_with_retry_after() {
             crate::support::fast_policy(),
         )),
         trust_forwarded_for: true,
+        signer: std::sync::Arc::new(
+            domain::identity::tokens::TokenSigner::new(&crate::support::rand_key())
+                .expect("signer"),
+        ),
     };
     use poem::EndpointExt;
     let client = poem::test::TestClient::new(
@@ -656,7 +660,13 @@ async fn database_unreachable_is_503_with_retry_after() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn registry_changes_by_another_process_are_visible_within_the_ttl() {
-    let app = TestApp::new().await;
+    // Servers share the token-signing key (SWIFTACARE_TOKEN_KEY), as in production.
+    let key = crate::support::rand_key();
+    let app = TestApp::with(|s| {
+        s.signer =
+            std::sync::Arc::new(domain::identity::tokens::TokenSigner::new(&key).expect("signer"))
+    })
+    .await;
     let a = app.tenant("acme").await;
     // A second "process": its own pools and a 1 s tenant cache, serving the same database.
     let url = app.db_url().to_owned();
@@ -680,6 +690,9 @@ async fn registry_changes_by_another_process_are_visible_within_the_ttl() {
             crate::support::fast_policy(),
         )),
         trust_forwarded_for: true,
+        signer: std::sync::Arc::new(
+            domain::identity::tokens::TokenSigner::new(&key).expect("signer"),
+        ),
     };
     use poem::EndpointExt;
     let client = poem::test::TestClient::new(

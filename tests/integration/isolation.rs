@@ -12,8 +12,9 @@ use crate::support::{TestApp, body};
 
 /// A plausible body for each operation, so the request reaches the handler (a cross-tenant
 /// leak behind body validation would otherwise go unseen).
-fn body_for(operation_id: &str, b_department: &str) -> Option<Value> {
+fn body_for(operation_id: &str, b_department: &str, b_refresh: &str) -> Option<Value> {
     match operation_id {
+        "refreshTokens" => Some(json!({"refresh_token": b_refresh})),
         "createDepartment" => {
             Some(json!({"name": "Sweep", "kind": "unit", "parent_id": b_department}))
         }
@@ -59,6 +60,38 @@ async fn every_operation_is_tenant_isolated() {
             ]),
         );
     }
+    // A session of B's (for operations on sessions) and a refresh token of B's.
+    let b_login = app
+        .post(
+            "b",
+            None,
+            "/api/v1/auth/login",
+            json!({"email": b.admin_email, "password": crate::support::PASSWORD}),
+        )
+        .await;
+    let b_login = body(b_login).await;
+    let b_session = b_login["session_id"]
+        .as_str()
+        .expect("session_id")
+        .to_owned();
+    let b_refresh = b_login["refresh_token"]
+        .as_str()
+        .expect("refresh_token")
+        .to_owned();
+    ids.get_mut("b").expect("b").insert("session_id", b_session);
+    let a_login = app
+        .post(
+            "a",
+            None,
+            "/api/v1/auth/login",
+            json!({"email": a.admin_email, "password": crate::support::PASSWORD}),
+        )
+        .await;
+    let a_session = body(a_login).await["session_id"]
+        .as_str()
+        .expect("session_id")
+        .to_owned();
+    ids.get_mut("a").expect("a").insert("session_id", a_session);
     let b_ids = &ids["b"];
     let a_ids = &ids["a"];
 
@@ -91,7 +124,7 @@ async fn every_operation_is_tenant_isolated() {
                 .header("X-Tenant", "a")
                 .header("Authorization", format!("Bearer {a_session}"))
                 .header("If-Match", "\"1\"");
-            if let Some(body) = body_for(op_id, &b_ids["department_id"]) {
+            if let Some(body) = body_for(op_id, &b_ids["department_id"], &b_refresh) {
                 req = req.body_json(&body);
             }
             let resp = req.send().await;
@@ -127,7 +160,7 @@ async fn every_operation_is_tenant_isolated() {
                 .header("X-Tenant", "a")
                 .header("Authorization", format!("Bearer {}", b.admin_token))
                 .header("If-Match", "\"1\"");
-            if let Some(body) = body_for(op_id, &a_ids["department_id"]) {
+            if let Some(body) = body_for(op_id, &a_ids["department_id"], "scr_none") {
                 req = req.body_json(&body);
             }
             let resp = req.send().await;

@@ -20,3 +20,4 @@ mod roles;
 mod search_path;
 mod spec;
 mod throttle;
+mod tokens;

@@ -104,6 +104,8 @@ enum Case {
     InviteClientOutside,
     /// A new staff member in `Dept 1a` (one per role), invited as sub-admin of `Dept 1a`.
     InviteSubAdminInSubtree,
+    /// A new account with the role's grant (for operations that end every session).
+    FreshAccount,
 }
 
 use Case::*;
@@ -117,11 +119,15 @@ const MATRIX: &[(&str, Case, [Expect; 5])] = &[
     ("getTenant",             Plain,                   [A, A, A, A, A]),
     ("getMe",                 Plain,                   [A, A, A, A, A]),
     ("logout",                OwnFreshSession,         [A, A, A, A, A]),
+    ("listSessions",          Plain,                   [A, A, A, A, A]),
+    ("revokeSession",         OwnFreshSession,         [A, A, A, A, A]),
+    ("logoutEverywhere",      FreshAccount,            [A, A, A, A, A]),
     // No session needed.
     ("login",                 Plain,                   [P, P, P, P, P]),
     ("completeSetup",         Plain,                   [P, P, P, P, P]),
     ("requestPasswordReset",  Plain,                   [P, P, P, P, P]),
     ("completePasswordReset", Plain,                   [P, P, P, P, P]),
+    ("refreshTokens",         Plain,                   [P, P, P, P, P]),
     // The department tree: readable by everyone who works here (policy::can_read_departments);
     // a client's list is 403 (a collection), a client's by-id read 404.
     ("listDepartments",       Plain,                   [A, A, A, A, F]),
@@ -402,9 +408,78 @@ impl World<'_> {
         match (op_id, case) {
             (
                 "getTenant" | "getMe" | "listDepartments" | "listPeople" | "searchAuditEvents"
-                | "exportAuditEvents",
+                | "exportAuditEvents" | "listSessions",
                 Plain,
             ) => Call::default(),
+            ("revokeSession", OwnFreshSession) => {
+                // A second session of the same account, ended from a third.
+                let r2 = self
+                    .app
+                    .post(
+                        SLUG,
+                        None,
+                        "/api/v1/auth/login",
+                        json!({"email": self.emails[r], "password": PASSWORD}),
+                    )
+                    .await;
+                let other = body(r2).await["session_id"]
+                    .as_str()
+                    .expect("session_id")
+                    .to_owned();
+                Call {
+                    token: Some(self.app.login(SLUG, &self.emails[r], PASSWORD).await),
+                    ..Call::default()
+                }
+                .id("session_id", &other)
+            }
+            ("logoutEverywhere", FreshAccount) => {
+                let (kind, grant) = match r {
+                    0 => (
+                        "staff",
+                        RoleGrant {
+                            role: Role::InstitutionAdmin,
+                            department_id: None,
+                        },
+                    ),
+                    1 => (
+                        "staff",
+                        RoleGrant {
+                            role: Role::SubAdmin,
+                            department_id: uuid::Uuid::parse_str(&self.site1).ok(),
+                        },
+                    ),
+                    2 => (
+                        "provider",
+                        RoleGrant {
+                            role: Role::Provider,
+                            department_id: None,
+                        },
+                    ),
+                    3 => (
+                        "staff",
+                        RoleGrant {
+                            role: Role::Staff,
+                            department_id: None,
+                        },
+                    ),
+                    _ => (
+                        "client",
+                        RoleGrant {
+                            role: Role::Client,
+                            department_id: None,
+                        },
+                    ),
+                };
+                let (id, email) = self.fresh_person(kind, &self.site1).await;
+                let token = self
+                    .app
+                    .account(&self.t, &json!({"id": id, "email": email}), &[grant])
+                    .await;
+                Call {
+                    token: Some(token),
+                    ..Call::default()
+                }
+            }
             ("logout", OwnFreshSession) => Call {
                 token: Some(self.app.login(SLUG, &self.emails[r], PASSWORD).await),
                 ..Call::default()
@@ -516,6 +591,22 @@ impl World<'_> {
     async fn public_call(&self, op_id: &str) -> Call {
         match op_id {
             "login" => Call::default().body(json!({"email": self.emails[3], "password": PASSWORD})),
+            "refreshTokens" => {
+                let r = self
+                    .app
+                    .post(
+                        SLUG,
+                        None,
+                        "/api/v1/auth/login",
+                        json!({"email": self.emails[3], "password": PASSWORD}),
+                    )
+                    .await;
+                let refresh = body(r).await["refresh_token"]
+                    .as_str()
+                    .expect("refresh_token")
+                    .to_owned();
+                Call::default().body(json!({"refresh_token": refresh}))
+            }
             "requestPasswordReset" => Call::default().body(json!({"email": self.emails[4]})),
             "completePasswordReset" => {
                 // A dedicated account: a completed reset ends all of its sessions.
@@ -565,6 +656,7 @@ impl World<'_> {
         let call = Call::default()
             .id("department_id", &self.site2)
             .id("person_id", &self.client_out)
+            .id("session_id", &self.site2)
             .if_match("\"1\"".to_owned());
         match op_id {
             "createDepartment" => call.body(json!({"name": "Anon", "kind": "unit", "parent_id": null})),

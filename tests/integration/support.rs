@@ -132,6 +132,9 @@ impl TestApp {
                 crate::support::fast_policy(),
             )),
             trust_forwarded_for: true,
+            signer: std::sync::Arc::new(
+                domain::identity::tokens::TokenSigner::new(&rand_key()).expect("signer"),
+            ),
         };
         customize(&mut state);
         let ep = app::build(state, 64 * 1024, None).map_to_response().boxed();
@@ -206,7 +209,7 @@ impl TestApp {
             .await;
         r.assert_status_is_ok();
         let v = body(r).await;
-        v["token"].as_str().expect("token").to_owned()
+        v["access_token"].as_str().expect("access_token").to_owned()
     }
 
     pub async fn get(&self, slug: &str, token: Option<&str>, path: &str) -> TestResponse {
@@ -446,4 +449,14 @@ pub fn fast_policy() -> swiftacare_api::throttle::Policy {
         delay_unit: std::time::Duration::from_millis(5),
         ..Default::default()
     }
+}
+
+/// A fresh random signing key (each test app signs its own tokens).
+pub fn rand_key() -> Vec<u8> {
+    uuid::Uuid::new_v4()
+        .as_bytes()
+        .iter()
+        .chain(uuid::Uuid::new_v4().as_bytes())
+        .copied()
+        .collect()
 }

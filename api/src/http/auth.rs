@@ -39,11 +39,58 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+/// The tokens of a session. Shown once.
 #[derive(Object)]
 pub struct SessionCreated {
-    /// Send as `Authorization: Bearer <token>`. Shown once.
-    pub token: String,
+    /// Send as `Authorization: Bearer <access_token>`; valid for 10 minutes.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until `access_token` expires.
+    pub expires_in: i64,
     pub expires_at: DateTime<Utc>,
+    /// Single-use: exchange it at `POST /auth/refresh` for the next pair. Reusing an old one
+    /// ends the session.
+    pub refresh_token: String,
+    pub session_id: Uuid,
+    /// The session's absolute end; after it, sign in again.
+    pub session_expires_at: DateTime<Utc>,
+}
+
+impl From<domain::identity::model::IssuedSession> for SessionCreated {
+    fn from(s: domain::identity::model::IssuedSession) -> Self {
+        SessionCreated {
+            access_token: s.access_token,
+            token_type: "Bearer".into(),
+            expires_in: (s.access_expires_at - Utc::now()).num_seconds().max(0),
+            expires_at: s.access_expires_at,
+            refresh_token: s.refresh_token,
+            session_id: s.session_id,
+            session_expires_at: s.session_expires_at,
+        }
+    }
+}
+
+#[derive(Object)]
+pub struct RefreshRequest {
+    #[oai(validator(max_length = 256))]
+    pub refresh_token: String,
+}
+
+/// One of the caller's sessions.
+#[derive(Object)]
+pub struct SessionInfo {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// True for the session making this request.
+    pub current: bool,
+}
+
+#[derive(Object)]
+pub struct SessionList {
+    pub items: Vec<SessionInfo>,
 }
 
 #[derive(Object)]
@@ -141,6 +188,7 @@ impl AuthApi {
         match service::login(
             &state.tenancy,
             &tenant,
+            &state.signer,
             &body.email,
             &body.password,
             current_request_id(),
@@ -149,10 +197,7 @@ impl AuthApi {
         {
             Ok(s) => {
                 state.throttle.success(&keys).await;
-                Ok(Json(SessionCreated {
-                    token: s.token,
-                    expires_at: s.expires_at,
-                }))
+                Ok(Json(s.into()))
             }
             Err(e @ DomainError::Unauthenticated(_)) => {
                 state.throttle.failure(&keys).await;
@@ -160,6 +205,84 @@ impl AuthApi {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Exchange a refresh token for a new access and refresh token
+    ///
+    /// Each refresh token works once; presenting a used one ends its session.
+    #[oai(path = "/refresh", method = "post", operation_id = "refreshTokens")]
+    async fn refresh(
+        &self,
+        state: Data<&AppState>,
+        tenant: Data<&TenantRef>,
+        body: Json<RefreshRequest>,
+    ) -> ApiResult<Json<SessionCreated>> {
+        let s = service::refresh(
+            &state.tenancy,
+            &tenant,
+            &state.signer,
+            &body.refresh_token,
+            current_request_id(),
+        )
+        .await?;
+        Ok(Json(s.into()))
+    }
+
+    /// List my live sessions
+    #[oai(path = "/sessions", method = "get", operation_id = "listSessions")]
+    async fn sessions(
+        &self,
+        state: Data<&AppState>,
+        tenant: Data<&TenantRef>,
+        auth: SessionAuth,
+    ) -> ApiResult<Json<SessionList>> {
+        let current = auth.0.principal.session_id;
+        let items = service::sessions(&state.tenancy, &tenant, &auth.0.principal)
+            .await?
+            .into_iter()
+            .map(|s| SessionInfo {
+                id: s.id,
+                created_at: s.created_at,
+                last_seen_at: s.last_seen_at,
+                expires_at: s.expires_at,
+                current: s.id == current,
+            })
+            .collect();
+        Ok(Json(SessionList { items }))
+    }
+
+    /// End one of my sessions
+    #[oai(
+        path = "/sessions/:session_id",
+        method = "delete",
+        operation_id = "revokeSession"
+    )]
+    async fn revoke(
+        &self,
+        state: Data<&AppState>,
+        tenant: Data<&TenantRef>,
+        auth: SessionAuth,
+        session_id: poem_openapi::param::Path<Uuid>,
+    ) -> ApiResult<NoContent> {
+        service::revoke_own_session(&state.tenancy, &tenant, &auth.0.principal, session_id.0)
+            .await?;
+        Ok(NoContent::Done)
+    }
+
+    /// Sign out everywhere (ends every session of my account)
+    #[oai(
+        path = "/logout-all",
+        method = "post",
+        operation_id = "logoutEverywhere"
+    )]
+    async fn logout_all(
+        &self,
+        state: Data<&AppState>,
+        tenant: Data<&TenantRef>,
+        auth: SessionAuth,
+    ) -> ApiResult<NoContent> {
+        service::logout_everywhere(&state.tenancy, &tenant, &auth.0.principal).await?;
+        Ok(NoContent::Done)
     }
 
     /// Complete set-up: redeem a one-time link and choose a password

@@ -10,5 +10,6 @@ pub mod policy;
 pub mod repo;
 pub mod secret;
 pub mod service;
+pub mod tokens;
 
 pub use model::{Principal, Role, RoleGrant};

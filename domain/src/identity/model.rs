@@ -88,12 +88,16 @@ impl Principal {
     }
 }
 
-/// A session just issued by sign-in. The token is shown once and only its digest is stored.
+/// Tokens just issued by sign-in or refresh. Shown once; only digests (refresh) are stored.
 #[derive(Clone, Debug)]
 pub struct IssuedSession {
-    pub token: String,
+    /// Signed, short-lived (10 minutes), audience = this tenant.
+    pub access_token: String,
+    pub access_expires_at: DateTime<Utc>,
+    /// Single-use: exchange it for the next pair before the session's idle timeout.
+    pub refresh_token: String,
     pub session_id: Uuid,
-    pub expires_at: DateTime<Utc>,
+    pub session_expires_at: DateTime<Utc>,
 }
 
 /// A one-time secret (setup link, invitation) just issued. Shown once.

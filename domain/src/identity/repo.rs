@@ -6,7 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::model::{Role, RoleGrant};
-use crate::schema::{accounts, lower, one_time_tokens, role_grants, sessions};
+use crate::schema::{accounts, lower, one_time_tokens, refresh_tokens, role_grants, sessions};
 
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = accounts)]
@@ -167,19 +167,104 @@ pub async fn insert_session(
     c: &mut AsyncPgConnection,
     id: Uuid,
     account_id: Uuid,
-    digest: &[u8],
     expires_at: DateTime<Utc>,
 ) -> QueryResult<()> {
     diesel::insert_into(sessions::table)
         .values((
             sessions::id.eq(id),
             sessions::account_id.eq(account_id),
-            sessions::token_hash.eq(digest),
             sessions::expires_at.eq(expires_at),
         ))
         .execute(c)
         .await
         .map(|_| ())
+}
+
+pub async fn insert_refresh(
+    c: &mut AsyncPgConnection,
+    digest: &[u8],
+    session_id: Uuid,
+) -> QueryResult<()> {
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::token_hash.eq(digest),
+            refresh_tokens::session_id.eq(session_id),
+        ))
+        .execute(c)
+        .await
+        .map(|_| ())
+}
+
+/// The session a refresh token belongs to, whether or not the token was used already.
+pub async fn find_refresh(c: &mut AsyncPgConnection, digest: &[u8]) -> QueryResult<Option<Uuid>> {
+    refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(digest))
+        .select(refresh_tokens::session_id)
+        .first(c)
+        .await
+        .optional()
+}
+
+/// Marks an unused refresh token used; false when it was used already (a replay, or a race
+/// with a concurrent refresh — both treated as reuse).
+pub async fn use_refresh(c: &mut AsyncPgConnection, digest: &[u8]) -> QueryResult<bool> {
+    let n = diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::token_hash.eq(digest))
+            .filter(refresh_tokens::used_at.is_null()),
+    )
+    .set(refresh_tokens::used_at.eq(diesel::dsl::now))
+    .execute(c)
+    .await?;
+    Ok(n == 1)
+}
+
+#[derive(Queryable, Debug, Clone)]
+pub struct SessionInfo {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An account's sessions that are unrevoked, unexpired and not idle past `idle_cutoff`.
+pub async fn live_sessions(
+    c: &mut AsyncPgConnection,
+    account_id: Uuid,
+    idle_cutoff: DateTime<Utc>,
+) -> QueryResult<Vec<SessionInfo>> {
+    sessions::table
+        .filter(sessions::account_id.eq(account_id))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(diesel::dsl::now))
+        .filter(sessions::last_seen_at.gt(idle_cutoff))
+        .order(sessions::created_at.desc())
+        .select((
+            sessions::id,
+            sessions::created_at,
+            sessions::last_seen_at,
+            sessions::expires_at,
+        ))
+        .load(c)
+        .await
+}
+
+/// Revokes one of an account's sessions; false when it is not theirs or already ended.
+pub async fn revoke_session_of(
+    c: &mut AsyncPgConnection,
+    account_id: Uuid,
+    id: Uuid,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        sessions::table
+            .find(id)
+            .filter(sessions::account_id.eq(account_id))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(diesel::dsl::now))
+    .execute(c)
+    .await?;
+    Ok(n == 1)
 }
 
 #[derive(Queryable, Debug)]
@@ -196,12 +281,12 @@ pub struct LiveSession {
 /// account is active.
 pub async fn find_live_session(
     c: &mut AsyncPgConnection,
-    digest: &[u8],
+    session_id: Uuid,
     idle_cutoff: DateTime<Utc>,
 ) -> QueryResult<Option<LiveSession>> {
     sessions::table
         .inner_join(accounts::table)
-        .filter(sessions::token_hash.eq(digest))
+        .filter(sessions::id.eq(session_id))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(diesel::dsl::now))
         .filter(sessions::last_seen_at.gt(idle_cutoff))

@@ -5,6 +5,7 @@ use tenancy::{Tenancy, TenantRef};
 use uuid::Uuid;
 
 use super::model::{IssuedOneTimeToken, IssuedSession, Me, Principal, Role, RoleGrant};
+use super::tokens::TokenSigner;
 use super::{repo, secret};
 use crate::audit::{self, Actor, Event, Outcome};
 use crate::error::{DomainError, DomainResult};
@@ -143,11 +144,51 @@ pub async fn complete_setup(
     result
 }
 
+/// Starts a session: its row, the first refresh token and the first access token.
+async fn start_session(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    signer: &TokenSigner,
+    account_id: Uuid,
+    request_id: Option<String>,
+) -> DomainResult<IssuedSession> {
+    let refresh_token = secret::new_token("scr")?;
+    let digest = secret::token_digest(&refresh_token);
+    let session_id = Uuid::now_v7();
+    let now = Utc::now();
+    let session_expires_at = now + SESSION_TTL;
+    let (access_token, access_expires_at) = signer
+        .issue(tenant.id, account_id, session_id, now)
+        .map_err(|e| DomainError::Internal(e.to_string()))?;
+    tenancy
+        .tx(tenant, async |c| {
+            repo::insert_session(c, session_id, account_id, session_expires_at).await?;
+            repo::insert_refresh(c, &digest, session_id).await?;
+            let actor = Actor::account(account_id, request_id.clone());
+            audit::record(
+                c,
+                &actor,
+                Event::new("auth.login").on("session", session_id),
+            )
+            .await?;
+            Ok::<_, DomainError>(())
+        })
+        .await?;
+    Ok(IssuedSession {
+        access_token,
+        access_expires_at,
+        refresh_token,
+        session_id,
+        session_expires_at,
+    })
+}
+
 /// Email + password sign-in. The answer never tells whether the email exists, and costs the
 /// same time either way. Successes and failures are audited (by account id, never by email).
 pub async fn login(
     tenancy: &Tenancy,
     tenant: &TenantRef,
+    signer: &TokenSigner,
     email: &str,
     password: &str,
     request_id: Option<String>,
@@ -181,44 +222,107 @@ pub async fn login(
     let account_id = active.map(|a| a.id).ok_or(DomainError::Unauthenticated(
         "email or password is incorrect",
     ))?;
-    let token = secret::new_token("sct")?;
-    let digest = secret::token_digest(&token);
-    let session_id = Uuid::now_v7();
-    let expires_at = Utc::now() + SESSION_TTL;
-    tenancy
-        .tx(tenant, async |c| {
-            repo::insert_session(c, session_id, account_id, &digest, expires_at).await?;
-            let actor = Actor::account(account_id, request_id.clone());
-            audit::record(
-                c,
-                &actor,
-                Event::new("auth.login").on("session", session_id),
-            )
-            .await?;
-            Ok::<_, DomainError>(())
-        })
-        .await?;
-    Ok(IssuedSession {
-        token,
-        session_id,
-        expires_at,
-    })
+    start_session(tenancy, tenant, signer, account_id, request_id).await
 }
 
-/// Resolves a bearer token to the caller, reading roles fresh (revocations and role changes
-/// apply to the next request).
+enum RefreshOutcome {
+    Rotated {
+        account_id: Uuid,
+        session_id: Uuid,
+        session_expires_at: chrono::DateTime<Utc>,
+    },
+    Reused {
+        session_id: Uuid,
+    },
+    Dead,
+}
+
+/// Exchanges a refresh token for a new pair. A token used before is evidence of theft: the
+/// whole session is revoked (and audited), so neither the thief nor the owner can continue.
+pub async fn refresh(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    signer: &TokenSigner,
+    refresh_token: &str,
+    request_id: Option<String>,
+) -> DomainResult<IssuedSession> {
+    let digest = secret::token_digest(refresh_token);
+    let next = secret::new_token("scr")?;
+    let next_digest = secret::token_digest(&next);
+    let now = Utc::now();
+    let outcome = tenancy
+        .tx(tenant, async |c| {
+            let Some(session_id) = repo::find_refresh(c, &digest).await? else {
+                return Ok::<_, DomainError>(RefreshOutcome::Dead);
+            };
+            if !repo::use_refresh(c, &digest).await? {
+                repo::revoke_session(c, session_id).await?;
+                let event = Event::new("auth.refresh_reuse")
+                    .on("session", session_id)
+                    .outcome(Outcome::Denied);
+                audit::record(c, &Actor::anonymous(request_id.clone()), event).await?;
+                return Ok(RefreshOutcome::Reused { session_id });
+            }
+            let Some(s) = repo::find_live_session(c, session_id, now - SESSION_IDLE).await? else {
+                return Ok(RefreshOutcome::Dead);
+            };
+            repo::insert_refresh(c, &next_digest, session_id).await?;
+            repo::touch_session(c, session_id).await?;
+            Ok(RefreshOutcome::Rotated {
+                account_id: s.account_id,
+                session_id,
+                session_expires_at: s.expires_at,
+            })
+        })
+        .await?;
+    match outcome {
+        RefreshOutcome::Rotated {
+            account_id,
+            session_id,
+            session_expires_at,
+        } => {
+            let (access_token, access_expires_at) = signer
+                .issue(tenant.id, account_id, session_id, now)
+                .map_err(|e| DomainError::Internal(e.to_string()))?;
+            Ok(IssuedSession {
+                access_token,
+                access_expires_at,
+                refresh_token: next,
+                session_id,
+                session_expires_at,
+            })
+        }
+        RefreshOutcome::Reused { session_id } => {
+            tracing::warn!(session_id = %session_id, "refresh token reused; session revoked");
+            Err(DomainError::Unauthenticated(
+                "refresh token already used; the session has been ended",
+            ))
+        }
+        RefreshOutcome::Dead => Err(DomainError::Unauthenticated(
+            "refresh token is invalid, or its session has ended",
+        )),
+    }
+}
+
+/// Resolves an access token to the caller: signature, audience (this tenant) and expiry, then
+/// the session must be live in the database and the roles are read fresh — so sign-out,
+/// revocation and role changes apply to the very next request.
 pub async fn authenticate(
     tenancy: &Tenancy,
     tenant: &TenantRef,
+    signer: &TokenSigner,
     token: &str,
     request_id: Option<String>,
 ) -> DomainResult<(Principal, Me)> {
-    let digest = secret::token_digest(token);
+    let claims = signer.verify(token, tenant.id).map_err(|_| {
+        DomainError::Unauthenticated("access token is invalid or expired; refresh or sign in again")
+    })?;
     let now = Utc::now();
     tenancy
         .tx(tenant, async |c| {
-            let s = repo::find_live_session(c, &digest, now - SESSION_IDLE)
+            let s = repo::find_live_session(c, claims.sid, now - SESSION_IDLE)
                 .await?
+                .filter(|s| s.account_id == claims.sub)
                 .ok_or(DomainError::Unauthenticated(
                     "session is invalid, expired or revoked",
                 ))?;
@@ -260,6 +364,61 @@ pub async fn logout(
             )
             .await?;
             Ok::<_, DomainError>(())
+        })
+        .await
+}
+
+/// Ends every session of the caller's account ("sign out everywhere").
+pub async fn logout_everywhere(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    principal: &Principal,
+) -> DomainResult<usize> {
+    tenancy
+        .tx(tenant, async |c| {
+            let n = repo::revoke_all_sessions(c, principal.account_id).await?;
+            let event = Event::new("auth.logout_all")
+                .on("account", principal.account_id)
+                .detail("sessions_ended", n as u64);
+            audit::record(c, &Actor::from(principal), event).await?;
+            Ok::<_, DomainError>(n)
+        })
+        .await
+}
+
+/// The caller's live sessions (newest first).
+pub async fn sessions(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    principal: &Principal,
+) -> DomainResult<Vec<repo::SessionInfo>> {
+    let cutoff = Utc::now() - SESSION_IDLE;
+    tenancy
+        .tx(tenant, async |c| {
+            Ok::<_, DomainError>(repo::live_sessions(c, principal.account_id, cutoff).await?)
+        })
+        .await
+}
+
+/// Ends one of the caller's own sessions; another account's session is "not found".
+pub async fn revoke_own_session(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    principal: &Principal,
+    id: Uuid,
+) -> DomainResult<()> {
+    tenancy
+        .tx(tenant, async |c| {
+            if !repo::revoke_session_of(c, principal.account_id, id).await? {
+                return Err(DomainError::NotFound("session"));
+            }
+            audit::record(
+                c,
+                &Actor::from(principal),
+                Event::new("auth.session_revoke").on("session", id),
+            )
+            .await?;
+            Ok(())
         })
         .await
 }
