@@ -84,7 +84,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     audit_log,
     audit_head,
-    refresh_tokens
+    refresh_tokens,
+    mfa_totp,
+    mfa_recovery_codes
 );
 
 diesel::define_sql_function! {
@@ -128,3 +130,21 @@ diesel::table! {
 }
 
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+
+diesel::table! {
+    mfa_totp (account_id) {
+        account_id -> Uuid,
+        secret_sealed -> Bytea,
+        confirmed_at -> Nullable<Timestamptz>,
+        last_step -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    mfa_recovery_codes (code_hash) {
+        code_hash -> Bytea,
+        account_id -> Uuid,
+        used_at -> Nullable<Timestamptz>,
+    }
+}

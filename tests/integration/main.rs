@@ -15,6 +15,7 @@ mod cli;
 mod http;
 mod invitations;
 mod isolation;
+mod mfa;
 mod migrations;
 mod roles;
 mod search_path;

@@ -122,12 +122,18 @@ const MATRIX: &[(&str, Case, [Expect; 5])] = &[
     ("listSessions",          Plain,                   [A, A, A, A, A]),
     ("revokeSession",         OwnFreshSession,         [A, A, A, A, A]),
     ("logoutEverywhere",      FreshAccount,            [A, A, A, A, A]),
+    // Second factor: everyone manages their own.
+    ("getMfaStatus",          Plain,                   [A, A, A, A, A]),
+    ("beginTotpEnrolment",    FreshAccount,            [A, A, A, A, A]),
+    ("confirmTotpEnrolment",  FreshAccount,            [A, A, A, A, A]),
+    ("disableTotp",           FreshAccount,            [A, A, A, A, A]),
     // No session needed.
     ("login",                 Plain,                   [P, P, P, P, P]),
     ("completeSetup",         Plain,                   [P, P, P, P, P]),
     ("requestPasswordReset",  Plain,                   [P, P, P, P, P]),
     ("completePasswordReset", Plain,                   [P, P, P, P, P]),
     ("refreshTokens",         Plain,                   [P, P, P, P, P]),
+    ("verifyMfa",             Plain,                   [P, P, P, P, P]),
     // The department tree: readable by everyone who works here (policy::can_read_departments);
     // a client's list is 403 (a collection), a client's by-id read 404.
     ("listDepartments",       Plain,                   [A, A, A, A, F]),
@@ -381,6 +387,53 @@ impl World<'_> {
         id_of(&self.app.department(&self.t, &name, Some(parent)).await)
     }
 
+    /// A new account holding role `r`'s grant; returns its access token and email.
+    async fn fresh_account(&self, r: usize) -> (String, String) {
+        let (kind, grant) = match r {
+            0 => (
+                "staff",
+                RoleGrant {
+                    role: Role::InstitutionAdmin,
+                    department_id: None,
+                },
+            ),
+            1 => (
+                "staff",
+                RoleGrant {
+                    role: Role::SubAdmin,
+                    department_id: uuid::Uuid::parse_str(&self.site1).ok(),
+                },
+            ),
+            2 => (
+                "provider",
+                RoleGrant {
+                    role: Role::Provider,
+                    department_id: None,
+                },
+            ),
+            3 => (
+                "staff",
+                RoleGrant {
+                    role: Role::Staff,
+                    department_id: None,
+                },
+            ),
+            _ => (
+                "client",
+                RoleGrant {
+                    role: Role::Client,
+                    department_id: None,
+                },
+            ),
+        };
+        let (id, email) = self.fresh_person(kind, &self.site1).await;
+        let token = self
+            .app
+            .account(&self.t, &json!({"id": id, "email": email}), &[grant])
+            .await;
+        (token, email)
+    }
+
     async fn fresh_person(&self, kind: &str, department: &str) -> (String, String) {
         let email = format!("fresh{}@roles.test", self.next());
         let p = self
@@ -408,7 +461,7 @@ impl World<'_> {
         match (op_id, case) {
             (
                 "getTenant" | "getMe" | "listDepartments" | "listPeople" | "searchAuditEvents"
-                | "exportAuditEvents" | "listSessions",
+                | "exportAuditEvents" | "listSessions" | "getMfaStatus",
                 Plain,
             ) => Call::default(),
             ("revokeSession", OwnFreshSession) => {
@@ -432,53 +485,33 @@ impl World<'_> {
                 }
                 .id("session_id", &other)
             }
-            ("logoutEverywhere", FreshAccount) => {
-                let (kind, grant) = match r {
-                    0 => (
-                        "staff",
-                        RoleGrant {
-                            role: Role::InstitutionAdmin,
-                            department_id: None,
-                        },
-                    ),
-                    1 => (
-                        "staff",
-                        RoleGrant {
-                            role: Role::SubAdmin,
-                            department_id: uuid::Uuid::parse_str(&self.site1).ok(),
-                        },
-                    ),
-                    2 => (
-                        "provider",
-                        RoleGrant {
-                            role: Role::Provider,
-                            department_id: None,
-                        },
-                    ),
-                    3 => (
-                        "staff",
-                        RoleGrant {
-                            role: Role::Staff,
-                            department_id: None,
-                        },
-                    ),
-                    _ => (
-                        "client",
-                        RoleGrant {
-                            role: Role::Client,
-                            department_id: None,
-                        },
-                    ),
-                };
-                let (id, email) = self.fresh_person(kind, &self.site1).await;
-                let token = self
-                    .app
-                    .account(&self.t, &json!({"id": id, "email": email}), &[grant])
-                    .await;
+            ("logoutEverywhere" | "beginTotpEnrolment", FreshAccount) => Call {
+                token: Some(self.fresh_account(r).await.0),
+                ..Call::default()
+            },
+            ("confirmTotpEnrolment", FreshAccount) => {
+                let (token, _) = self.fresh_account(r).await;
+                let e = body(
+                    self.app
+                        .post(SLUG, Some(&token), "/api/v1/auth/mfa/totp", json!({}))
+                        .await,
+                )
+                .await;
+                let code = crate::support::totp_code(e["secret"].as_str().expect("secret"), 0);
                 Call {
                     token: Some(token),
                     ..Call::default()
                 }
+                .body(json!({"code": code}))
+            }
+            ("disableTotp", FreshAccount) => {
+                let (token, _) = self.fresh_account(r).await;
+                let (_, recovery) = crate::support::enrol_totp(self.app, SLUG, &token).await;
+                Call {
+                    token: Some(token),
+                    ..Call::default()
+                }
+                .body(json!({"recovery_code": recovery[0]}))
             }
             ("logout", OwnFreshSession) => Call {
                 token: Some(self.app.login(SLUG, &self.emails[r], PASSWORD).await),
@@ -591,6 +624,27 @@ impl World<'_> {
     async fn public_call(&self, op_id: &str) -> Call {
         match op_id {
             "login" => Call::default().body(json!({"email": self.emails[3], "password": PASSWORD})),
+            "verifyMfa" => {
+                let (token, email) = self.fresh_account(3).await;
+                let (secret, _) = crate::support::enrol_totp(self.app, SLUG, &token).await;
+                let r = self
+                    .app
+                    .post(
+                        SLUG,
+                        None,
+                        "/api/v1/auth/login",
+                        json!({"email": email, "password": PASSWORD}),
+                    )
+                    .await;
+                assert_eq!(r.0.status().as_u16(), 202, "MFA challenge");
+                let challenge = body(r).await["mfa_token"]
+                    .as_str()
+                    .expect("mfa_token")
+                    .to_owned();
+                Call::default().body(
+                    json!({"mfa_token": challenge, "code": crate::support::totp_code(&secret, 1)}),
+                )
+            }
             "refreshTokens" => {
                 let r = self
                     .app

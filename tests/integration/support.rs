@@ -460,3 +460,46 @@ pub fn rand_key() -> Vec<u8> {
         .copied()
         .collect()
 }
+
+/// The TOTP code an authenticator app would show for this base32 secret, `steps` steps of 30 s
+/// from now (0 = now; the server accepts one step either side).
+pub fn totp_code(secret_base32: &str, steps: i64) -> String {
+    let secret = totp_rs::Secret::try_from_base32(secret_base32).expect("base32 secret");
+    let t = totp_rs::Builder::new()
+        .with_secret(secret)
+        .build()
+        .expect("totp");
+    let at = (chrono::Utc::now().timestamp() + steps * 30).max(0) as u64;
+    t.generate(at).to_string()
+}
+
+/// Enrols and confirms an authenticator for the signed-in caller; returns (secret, recovery codes).
+pub async fn enrol_totp(app: &TestApp, slug: &str, token: &str) -> (String, Vec<String>) {
+    let r = app
+        .post(
+            slug,
+            Some(token),
+            "/api/v1/auth/mfa/totp",
+            serde_json::json!({}),
+        )
+        .await;
+    r.assert_status_is_ok();
+    let e = body(r).await;
+    let secret = e["secret"].as_str().expect("secret").to_owned();
+    let r = app
+        .post(
+            slug,
+            Some(token),
+            "/api/v1/auth/mfa/totp/confirm",
+            serde_json::json!({"code": totp_code(&secret, 0)}),
+        )
+        .await;
+    r.assert_status_is_ok();
+    let codes = body(r).await["recovery_codes"]
+        .as_array()
+        .expect("codes")
+        .iter()
+        .filter_map(|c| c.as_str().map(str::to_owned))
+        .collect();
+    (secret, codes)
+}

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use domain::DomainError;
 use domain::audit::{self, Actor, Event, Outcome};
+use domain::identity::service::LoginOutcome;
 use domain::identity::{invite, service};
 
 use crate::throttle::{Decision, Keys};
@@ -69,6 +70,26 @@ impl From<domain::identity::model::IssuedSession> for SessionCreated {
             session_expires_at: s.session_expires_at,
         }
     }
+}
+
+/// The password was right; a second factor is needed (`POST /auth/mfa/verify`).
+#[derive(Object)]
+pub struct MfaChallenge {
+    /// Single use, valid for 5 minutes.
+    pub mfa_token: String,
+    pub expires_at: DateTime<Utc>,
+    /// The factors accepted: `totp` (a code from the authenticator app) or `recovery_code`.
+    pub methods: Vec<String>,
+}
+
+#[derive(ApiResponse)]
+pub enum LoginResponse {
+    /// Signed in.
+    #[oai(status = 200)]
+    Session(Json<SessionCreated>),
+    /// Password accepted; complete sign-in with a second factor.
+    #[oai(status = 202)]
+    MfaRequired(Json<MfaChallenge>),
 }
 
 #[derive(Object)]
@@ -165,7 +186,7 @@ impl AuthApi {
         tenant: Data<&TenantRef>,
         req: &poem::Request,
         body: Json<LoginRequest>,
-    ) -> ApiResult<Json<SessionCreated>> {
+    ) -> ApiResult<LoginResponse> {
         let address = client_address(req, state.trust_forwarded_for);
         let keys = Keys::new(tenant.id, &body.email, address.as_deref());
         match state.throttle.check(&keys).await {
@@ -195,9 +216,20 @@ impl AuthApi {
         )
         .await
         {
-            Ok(s) => {
+            Ok(LoginOutcome::Session(s)) => {
                 state.throttle.success(&keys).await;
-                Ok(Json(s.into()))
+                Ok(LoginResponse::Session(Json(s.into())))
+            }
+            Ok(LoginOutcome::MfaRequired {
+                challenge,
+                expires_at,
+            }) => {
+                state.throttle.success(&keys).await;
+                Ok(LoginResponse::MfaRequired(Json(MfaChallenge {
+                    mfa_token: challenge,
+                    expires_at,
+                    methods: vec!["totp".into(), "recovery_code".into()],
+                })))
             }
             Err(e @ DomainError::Unauthenticated(_)) => {
                 state.throttle.failure(&keys).await;

@@ -2,9 +2,10 @@
 //! session scheme), call a domain service, map the result.
 
 mod audit;
-mod auth;
+pub mod auth;
 mod departments;
 mod invitations;
+mod mfa;
 mod people;
 mod tenant;
 pub mod types;
@@ -32,6 +33,7 @@ pub type Api = (
     people::PeopleApi,
     audit::AuditApi,
     invitations::InvitationsApi,
+    mfa::MfaApi,
 );
 
 pub fn api() -> Api {
@@ -42,5 +44,6 @@ pub fn api() -> Api {
         people::PeopleApi,
         audit::AuditApi,
         invitations::InvitationsApi,
+        mfa::MfaApi,
     )
 }

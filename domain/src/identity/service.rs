@@ -183,6 +183,17 @@ async fn start_session(
     })
 }
 
+/// What a correct password leads to.
+#[derive(Clone, Debug)]
+pub enum LoginOutcome {
+    Session(IssuedSession),
+    /// The account has an authenticator: present a code with this challenge.
+    MfaRequired {
+        challenge: String,
+        expires_at: chrono::DateTime<Utc>,
+    },
+}
+
 /// Email + password sign-in. The answer never tells whether the email exists, and costs the
 /// same time either way. Successes and failures are audited (by account id, never by email).
 pub async fn login(
@@ -192,7 +203,7 @@ pub async fn login(
     email: &str,
     password: &str,
     request_id: Option<String>,
-) -> DomainResult<IssuedSession> {
+) -> DomainResult<LoginOutcome> {
     let account = tenancy
         .tx(tenant, async |c| {
             Ok::<_, DomainError>(repo::find_account_by_email(c, email).await?)
@@ -222,6 +233,48 @@ pub async fn login(
     let account_id = active.map(|a| a.id).ok_or(DomainError::Unauthenticated(
         "email or password is incorrect",
     ))?;
+    let challenge = tenancy
+        .tx(tenant, async |c| {
+            if super::mfa::required(c, account_id).await? {
+                let (token, expires_at) = super::mfa::issue_challenge(c, account_id).await?;
+                let event = Event::new("auth.password")
+                    .on("account", account_id)
+                    .detail("next", "mfa");
+                audit::record(c, &Actor::account(account_id, request_id.clone()), event).await?;
+                return Ok::<_, DomainError>(Some((token, expires_at)));
+            }
+            Ok(None)
+        })
+        .await?;
+    match challenge {
+        Some((challenge, expires_at)) => Ok(LoginOutcome::MfaRequired {
+            challenge,
+            expires_at,
+        }),
+        None => Ok(LoginOutcome::Session(
+            start_session(tenancy, tenant, signer, account_id, request_id).await?,
+        )),
+    }
+}
+
+/// The second step of an MFA sign-in.
+pub async fn complete_mfa(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    signer: &TokenSigner,
+    challenge: &str,
+    factor: &super::mfa::Factor,
+    request_id: Option<String>,
+) -> DomainResult<IssuedSession> {
+    let account_id = super::mfa::redeem_challenge(
+        tenancy,
+        tenant,
+        signer.sealer(),
+        challenge,
+        factor,
+        request_id.clone(),
+    )
+    .await?;
     start_session(tenancy, tenant, signer, account_id, request_id).await
 }
 

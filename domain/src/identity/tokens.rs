@@ -38,6 +38,7 @@ pub enum TokenError {
 pub struct TokenSigner {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    sealer: super::mfa::Sealer,
 }
 
 impl std::fmt::Debug for TokenSigner {
@@ -58,7 +59,13 @@ impl TokenSigner {
         Ok(TokenSigner {
             encoding: EncodingKey::from_secret(key),
             decoding: DecodingKey::from_secret(key),
+            sealer: super::mfa::Sealer::derive(key),
         })
+    }
+
+    /// Encrypts MFA secrets at rest, under a key derived from the same server key.
+    pub fn sealer(&self) -> &super::mfa::Sealer {
+        &self.sealer
     }
 
     pub fn issue(

@@ -1,0 +1,2 @@
+DROP TABLE mfa_recovery_codes;
+DROP TABLE mfa_totp;
