@@ -7,6 +7,7 @@
 //! * [`org`] — the organisation: the department tree and the people directory.
 //! * [`identity`] — accounts, roles, one-time tokens, sessions, and the access policy.
 
+pub mod access;
 pub mod audit;
 pub mod error;
 pub mod identity;

@@ -75,6 +75,7 @@ diesel::table! {
 diesel::joinable!(people -> departments (department_id));
 diesel::joinable!(role_grants -> accounts (account_id));
 diesel::joinable!(sessions -> accounts (account_id));
+diesel::joinable!(break_glass_grants -> accounts (account_id));
 diesel::allow_tables_to_appear_in_same_query!(
     departments,
     people,
@@ -86,7 +87,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_head,
     refresh_tokens,
     mfa_totp,
-    mfa_recovery_codes
+    mfa_recovery_codes,
+    care_team,
+    break_glass_grants
 );
 
 diesel::define_sql_function! {
@@ -146,5 +149,27 @@ diesel::table! {
         code_hash -> Bytea,
         account_id -> Uuid,
         used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    care_team (client_person_id, provider_person_id) {
+        client_person_id -> Uuid,
+        provider_person_id -> Uuid,
+        assigned_at -> Timestamptz,
+        assigned_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    break_glass_grants (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        client_person_id -> Uuid,
+        reason_code -> Text,
+        reason -> Text,
+        starts_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
     }
 }

@@ -9,6 +9,11 @@ use crate::support::TestDb;
 
 fn swiftacare(db: &TestDb) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_swiftacare"));
+    // Keep the binary's data directory (token key, mail) out of the source tree.
+    c.env(
+        "SWIFTACARE_DATA_DIR",
+        std::env::temp_dir().join(format!("swiftacare-cli-test-{}", db.name)),
+    );
     c.env("DATABASE_URL", &db.url)
         .env("SWIFTACARE_LOG", "warn")
         .env_remove("SWIFTACARE_ADDR");

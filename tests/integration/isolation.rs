@@ -12,8 +12,13 @@ use crate::support::{TestApp, body};
 
 /// A plausible body for each operation, so the request reaches the handler (a cross-tenant
 /// leak behind body validation would otherwise go unseen).
-fn body_for(operation_id: &str, b_department: &str, b_refresh: &str) -> Option<Value> {
+fn body_for(operation_id: &str, ids: &HashMap<&str, String>, b_refresh: &str) -> Option<Value> {
+    let b_department = ids["department_id"].as_str();
     match operation_id {
+        "assignCareTeam" => Some(json!({"provider_id": ids["provider_id"]})),
+        "openBreakGlass" => Some(
+            json!({"client_id": ids["person_id"], "reason_code": "emergency", "reason": "isolation sweep, cross-tenant"}),
+        ),
         "refreshTokens" => Some(json!({"refresh_token": b_refresh})),
         "createDepartment" => {
             Some(json!({"name": "Sweep", "kind": "unit", "parent_id": b_department}))
@@ -79,6 +84,21 @@ async fn every_operation_is_tenant_isolated() {
         .expect("refresh_token")
         .to_owned();
     ids.get_mut("b").expect("b").insert("session_id", b_session);
+    // A provider and a break-glass grant in each tenant (for care-team and break-glass operations).
+    for t in [&a, &b] {
+        let slug = t.tenant.slug.as_str();
+        let p = app
+            .person(t, "provider", "Prov", &format!("prov@{slug}.test"), None)
+            .await;
+        let client = ids[slug]["person_id"].clone();
+        let r = app
+            .post(slug, Some(&t.admin_token), "/api/v1/break-glass", json!({"client_id": client, "reason_code": "emergency", "reason": "set up the isolation sweep"}))
+            .await;
+        let grant = body(r).await["id"].as_str().expect("grant").to_owned();
+        let entry = ids.get_mut(slug).expect("tenant");
+        entry.insert("provider_id", p["id"].as_str().expect("id").to_owned());
+        entry.insert("grant_id", grant);
+    }
     let a_login = app
         .post(
             "a",
@@ -124,7 +144,7 @@ async fn every_operation_is_tenant_isolated() {
                 .header("X-Tenant", "a")
                 .header("Authorization", format!("Bearer {a_session}"))
                 .header("If-Match", "\"1\"");
-            if let Some(body) = body_for(op_id, &b_ids["department_id"], &b_refresh) {
+            if let Some(body) = body_for(op_id, b_ids, &b_refresh) {
                 req = req.body_json(&body);
             }
             let resp = req.send().await;
@@ -160,7 +180,7 @@ async fn every_operation_is_tenant_isolated() {
                 .header("X-Tenant", "a")
                 .header("Authorization", format!("Bearer {}", b.admin_token))
                 .header("If-Match", "\"1\"");
-            if let Some(body) = body_for(op_id, &a_ids["department_id"], "scr_none") {
+            if let Some(body) = body_for(op_id, a_ids, "scr_none") {
                 req = req.body_json(&body);
             }
             let resp = req.send().await;

@@ -156,6 +156,17 @@ const MATRIX: &[(&str, Case, [Expect; 5])] = &[
     ("createPerson",          OutsideSubtree,          [A, F, F, F, F]),
     // Reading: admins everyone; sub-admins their subtree plus colleagues; providers and staff
     // colleagues; clients themselves (policy::directory_scope).
+    // Care teams: administrators only (a sub-admin for clients in their subtree); a
+    // non-administrator is refused before any lookup.
+    ("getCareTeam",           ClientInSubtree,         [A, A, F, F, F]),
+    ("getCareTeam",           ClientOutside,           [A, H, F, F, F]),
+    ("assignCareTeam",        ClientInSubtree,         [A, A, F, F, F]),
+    ("assignCareTeam",        ClientOutside,           [A, H, F, F, F]),
+    ("unassignCareTeam",      ClientInSubtree,         [A, A, F, F, F]),
+    // Break-glass: anyone on the staff side (on a fresh client, so no other row is affected);
+    // closing: the holder (or an institution admin); a client cannot see others' grants.
+    ("openBreakGlass",        FreshAccount,            [A, A, A, A, F]),
+    ("closeBreakGlass",       FreshAccount,            [A, A, A, A, H]),
     ("getPerson",             SelfEntry,               [A, A, A, A, A]),
     ("getPerson",             ClientInSubtree,         [A, A, H, H, H]),
     ("getPerson",             ClientOutside,           [A, H, H, H, H]),
@@ -464,6 +475,53 @@ impl World<'_> {
                 | "exportAuditEvents" | "listSessions" | "getMfaStatus",
                 Plain,
             ) => Call::default(),
+            ("getCareTeam", ClientInSubtree) => Call::default().id("person_id", &self.client_in),
+            ("getCareTeam", ClientOutside) => Call::default().id("person_id", &self.client_out),
+            ("assignCareTeam", ClientInSubtree | ClientOutside) => {
+                let client = if case == ClientInSubtree {
+                    &self.client_in
+                } else {
+                    &self.client_out
+                };
+                Call::default()
+                    .id("person_id", client)
+                    .body(json!({"provider_id": self.provider_out}))
+            }
+            ("unassignCareTeam", ClientInSubtree) => {
+                // The assignment exists before each role tries to remove it.
+                let r2 = self
+                    .app
+                    .post(
+                        SLUG,
+                        Some(self.admin()),
+                        &format!("/api/v1/people/{}/care-team", self.client_in),
+                        json!({"provider_id": self.provider_out}),
+                    )
+                    .await;
+                assert_eq!(r2.0.status().as_u16(), 204, "assign before unassign");
+                Call::default()
+                    .id("person_id", &self.client_in)
+                    .id("provider_id", &self.provider_out)
+            }
+            ("openBreakGlass", FreshAccount) => {
+                let (client, _) = self.fresh_person("client", &self.site2).await;
+                Call::default().body(json!({"client_id": client, "reason_code": "emergency", "reason": "roles matrix: a stated reason"}))
+            }
+            ("closeBreakGlass", FreshAccount) => {
+                // Opened by the role itself (or, for a client, by the admin: not theirs to close).
+                let (client, _) = self.fresh_person("client", &self.site2).await;
+                let opener = if r == 4 {
+                    self.admin().to_owned()
+                } else {
+                    self.tokens[r].clone()
+                };
+                let g = self
+                    .app
+                    .post(SLUG, Some(&opener), "/api/v1/break-glass", json!({"client_id": client, "reason_code": "emergency", "reason": "roles matrix: a stated reason"}))
+                    .await;
+                let grant = body(g).await["id"].as_str().expect("grant id").to_owned();
+                Call::default().id("grant_id", &grant)
+            }
             ("revokeSession", OwnFreshSession) => {
                 // A second session of the same account, ended from a third.
                 let r2 = self
@@ -711,6 +769,8 @@ impl World<'_> {
             .id("department_id", &self.site2)
             .id("person_id", &self.client_out)
             .id("session_id", &self.site2)
+            .id("provider_id", &self.provider_out)
+            .id("grant_id", &self.site2)
             .if_match("\"1\"".to_owned());
         match op_id {
             "createDepartment" => call.body(json!({"name": "Anon", "kind": "unit", "parent_id": null})),

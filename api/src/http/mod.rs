@@ -1,12 +1,13 @@
 //! Thin handlers, one `#[OpenApi]` impl per bounded context: parse, authorize (via the
 //! session scheme), call a domain service, map the result.
 
+mod access;
 mod audit;
 pub mod auth;
 mod departments;
 mod invitations;
 mod mfa;
-mod people;
+pub mod people;
 mod tenant;
 pub mod types;
 
@@ -34,6 +35,7 @@ pub type Api = (
     audit::AuditApi,
     invitations::InvitationsApi,
     mfa::MfaApi,
+    access::AccessApi,
 );
 
 pub fn api() -> Api {
@@ -45,5 +47,6 @@ pub fn api() -> Api {
         audit::AuditApi,
         invitations::InvitationsApi,
         mfa::MfaApi,
+        access::AccessApi,
     )
 }

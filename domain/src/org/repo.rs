@@ -223,10 +223,60 @@ pub async fn get_person(c: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Opti
 #[derive(Clone, Debug)]
 pub enum Visibility {
     Everyone,
-    /// Providers and staff anywhere, plus anyone in these departments.
-    ColleaguesAnd(Vec<Uuid>),
-    OnlyPerson(Uuid),
+    Scoped {
+        /// Providers and staff anywhere.
+        colleagues: bool,
+        /// Anyone in these departments (a sub-admin's subtrees).
+        departments: Vec<Uuid>,
+        /// These people (self, the provider's care-team clients).
+        people: Vec<Uuid>,
+        /// Clients reachable only through an active break-glass grant.
+        break_glass: Vec<Uuid>,
+    },
     Nobody,
+}
+
+impl Visibility {
+    pub fn allows(&self, person: &Person) -> bool {
+        match self {
+            Visibility::Everyone => true,
+            Visibility::Scoped {
+                colleagues,
+                departments,
+                people,
+                break_glass,
+            } => {
+                (*colleagues && matches!(person.kind, PersonKind::Provider | PersonKind::Staff))
+                    || person
+                        .department_id
+                        .is_some_and(|d| departments.contains(&d))
+                    || people.contains(&person.id)
+                    || break_glass.contains(&person.id)
+            }
+            Visibility::Nobody => false,
+        }
+    }
+
+    /// True when only a break-glass grant makes this person visible.
+    pub fn only_by_break_glass(&self, person: &Person) -> bool {
+        match self {
+            Visibility::Scoped {
+                colleagues,
+                departments,
+                people,
+                break_glass,
+            } if break_glass.contains(&person.id) => {
+                let without = Visibility::Scoped {
+                    colleagues: *colleagues,
+                    departments: departments.clone(),
+                    people: people.clone(),
+                    break_glass: Vec::new(),
+                };
+                !without.allows(person)
+            }
+            _ => false,
+        }
+    }
 }
 
 pub async fn list_people(
@@ -241,14 +291,29 @@ pub async fn list_people(
         .into_boxed();
     q = match visibility {
         Visibility::Everyone => q,
-        Visibility::ColleaguesAnd(depts) => q.filter(
-            people::kind
-                .eq_any(["provider", "staff"])
-                .or(people::department_id
-                    .eq_any(depts.clone())
-                    .assume_not_null()),
-        ),
-        Visibility::OnlyPerson(id) => q.filter(people::id.eq(*id)),
+        Visibility::Scoped {
+            colleagues,
+            departments,
+            people: ids,
+            break_glass,
+        } => {
+            use diesel::pg::Pg;
+            use diesel::sql_types::Bool;
+            let all_ids: Vec<Uuid> = ids.iter().chain(break_glass).copied().collect();
+            let mut cond: Box<dyn BoxableExpression<people::table, Pg, SqlType = Bool>> =
+                Box::new(people::id.eq_any(all_ids));
+            if *colleagues {
+                cond = Box::new(cond.or(people::kind.eq_any(["provider", "staff"])));
+            }
+            if !departments.is_empty() {
+                cond = Box::new(
+                    cond.or(people::department_id
+                        .eq_any(departments.clone())
+                        .assume_not_null()),
+                );
+            }
+            q.filter(cond)
+        }
         Visibility::Nobody => {
             return Ok(Page {
                 items: Vec::new(),

@@ -205,13 +205,35 @@ pub async fn delete_department(
 }
 
 async fn visibility(c: &mut AsyncPgConnection, p: &Principal) -> DomainResult<Visibility> {
+    let own: Vec<Uuid> = p.person_id.into_iter().collect();
+    let scoped = |colleagues, departments, mut people: Vec<Uuid>, care: Vec<Uuid>, break_glass| {
+        people.extend(care);
+        Visibility::Scoped {
+            colleagues,
+            departments,
+            people,
+            break_glass,
+        }
+    };
     Ok(match policy::directory_scope(p) {
         DirectoryScope::Everyone => Visibility::Everyone,
-        DirectoryScope::SubtreesAndColleagues(roots) => {
-            Visibility::ColleaguesAnd(repo::subtree_ids(c, &roots).await?)
+        DirectoryScope::SubtreesAndColleagues(roots) => scoped(
+            true,
+            repo::subtree_ids(c, &roots).await?,
+            own,
+            crate::access::care_team_clients(c, p).await?,
+            crate::access::break_glass_clients(c, p).await?,
+        ),
+        DirectoryScope::Colleagues => scoped(
+            true,
+            Vec::new(),
+            own,
+            crate::access::care_team_clients(c, p).await?,
+            crate::access::break_glass_clients(c, p).await?,
+        ),
+        DirectoryScope::OnlySelf(Some(id)) => {
+            scoped(false, Vec::new(), vec![id], Vec::new(), Vec::new())
         }
-        DirectoryScope::Colleagues => Visibility::ColleaguesAnd(Vec::new()),
-        DirectoryScope::OnlySelf(Some(id)) => Visibility::OnlyPerson(id),
         DirectoryScope::OnlySelf(None) => Visibility::Nobody,
     })
 }
@@ -226,15 +248,7 @@ fn clients<'a>(people: impl IntoIterator<Item = &'a Person>) -> Vec<Uuid> {
 }
 
 fn visible(v: &Visibility, person: &Person) -> bool {
-    match v {
-        Visibility::Everyone => true,
-        Visibility::ColleaguesAnd(depts) => {
-            matches!(person.kind, PersonKind::Provider | PersonKind::Staff)
-                || person.department_id.is_some_and(|d| depts.contains(&d))
-        }
-        Visibility::OnlyPerson(id) => person.id == *id,
-        Visibility::Nobody => false,
-    }
+    v.allows(person)
 }
 
 pub async fn list_people(
@@ -273,9 +287,12 @@ pub async fn get_person(
                 .await?
                 .filter(|person| visible(&v, person))
                 .ok_or(DomainError::NotFound("person"))?;
-            let event = Event::new("person.read")
+            let mut event = Event::new("person.read")
                 .on("person", id)
                 .subjects(clients([&person]));
+            if v.only_by_break_glass(&person) {
+                event = event.detail("access", "break_glass");
+            }
             audit::record(c, &Actor::from(p), event).await?;
             Ok(person)
         })
