@@ -16,6 +16,7 @@ fn body_for(operation_id: &str, ids: &HashMap<&str, String>, b_refresh: &str) ->
     let b_department = ids["department_id"].as_str();
     match operation_id {
         "assignCareTeam" => Some(json!({"provider_id": ids["provider_id"]})),
+        "setAccountRoles" => Some(json!({"roles": [{"role": "staff"}]})),
         "openBreakGlass" => Some(
             json!({"client_id": ids["person_id"], "reason_code": "emergency", "reason": "isolation sweep, cross-tenant"}),
         ),
@@ -97,6 +98,11 @@ async fn every_operation_is_tenant_isolated() {
         let grant = body(r).await["id"].as_str().expect("grant").to_owned();
         let entry = ids.get_mut(slug).expect("tenant");
         entry.insert("provider_id", p["id"].as_str().expect("id").to_owned());
+        let me = body(app.get(slug, Some(&t.admin_token), "/api/v1/auth/me").await).await;
+        entry.insert(
+            "account_id",
+            me["account_id"].as_str().expect("account").to_owned(),
+        );
         entry.insert("grant_id", grant);
     }
     let a_login = app

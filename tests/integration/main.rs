@@ -11,6 +11,7 @@
 mod support;
 
 mod access;
+mod accounts;
 mod audit;
 mod cli;
 mod http;

@@ -167,6 +167,11 @@ const MATRIX: &[(&str, Case, [Expect; 5])] = &[
     // closing: the holder (or an institution admin); a client cannot see others' grants.
     ("openBreakGlass",        FreshAccount,            [A, A, A, A, F]),
     ("closeBreakGlass",       FreshAccount,            [A, A, A, A, H]),
+    // Accounts: administrators (sub-admins for accounts in their subtree, non-admin roles).
+    ("listAccounts",          Plain,                   [A, A, F, F, F]),
+    ("setAccountRoles",       InSubtree,               [A, A, F, F, F]),
+    ("disableAccount",        InSubtree,               [A, A, F, F, F]),
+    ("enableAccount",         InSubtree,               [A, A, F, F, F]),
     ("getPerson",             SelfEntry,               [A, A, A, A, A]),
     ("getPerson",             ClientInSubtree,         [A, A, H, H, H]),
     ("getPerson",             ClientOutside,           [A, H, H, H, H]),
@@ -472,9 +477,46 @@ impl World<'_> {
         match (op_id, case) {
             (
                 "getTenant" | "getMe" | "listDepartments" | "listPeople" | "searchAuditEvents"
-                | "exportAuditEvents" | "listSessions" | "getMfaStatus",
+                | "exportAuditEvents" | "listSessions" | "getMfaStatus" | "listAccounts",
                 Plain,
             ) => Call::default(),
+            ("setAccountRoles" | "disableAccount" | "enableAccount", InSubtree) => {
+                // A fresh staff account inside the sub-admin's subtree.
+                let (id, email) = self.fresh_person("staff", &self.dept1a).await;
+                let token = self
+                    .app
+                    .account(
+                        &self.t,
+                        &json!({"id": id, "email": email}),
+                        &[RoleGrant {
+                            role: Role::Staff,
+                            department_id: None,
+                        }],
+                    )
+                    .await;
+                let account = body(self.app.get(SLUG, Some(&token), "/api/v1/auth/me").await).await
+                    ["account_id"]
+                    .as_str()
+                    .expect("account id")
+                    .to_owned();
+                if op_id == "enableAccount" {
+                    let d = self
+                        .app
+                        .client
+                        .post(format!("/api/v1/accounts/{account}/disable"))
+                        .header("X-Tenant", SLUG)
+                        .header("Authorization", format!("Bearer {}", self.admin()))
+                        .send()
+                        .await;
+                    assert_eq!(d.0.status().as_u16(), 200, "disable before enable");
+                }
+                let call = Call::default().id("account_id", &account);
+                if op_id == "setAccountRoles" {
+                    call.body(json!({"roles": [{"role": "staff"}]}))
+                } else {
+                    call
+                }
+            }
             ("getCareTeam", ClientInSubtree) => Call::default().id("person_id", &self.client_in),
             ("getCareTeam", ClientOutside) => Call::default().id("person_id", &self.client_out),
             ("assignCareTeam", ClientInSubtree | ClientOutside) => {
@@ -771,6 +813,7 @@ impl World<'_> {
             .id("session_id", &self.site2)
             .id("provider_id", &self.provider_out)
             .id("grant_id", &self.site2)
+            .id("account_id", &self.site2)
             .if_match("\"1\"".to_owned());
         match op_id {
             "createDepartment" => call.body(json!({"name": "Anon", "kind": "unit", "parent_id": null})),

@@ -2,10 +2,11 @@
 //! session scheme), call a domain service, map the result.
 
 mod access;
+mod accounts;
 mod audit;
 pub mod auth;
 mod departments;
-mod invitations;
+pub mod invitations;
 mod mfa;
 pub mod people;
 mod tenant;
@@ -36,6 +37,7 @@ pub type Api = (
     invitations::InvitationsApi,
     mfa::MfaApi,
     access::AccessApi,
+    accounts::AccountsApi,
 );
 
 pub fn api() -> Api {
@@ -48,5 +50,6 @@ pub fn api() -> Api {
         invitations::InvitationsApi,
         mfa::MfaApi,
         access::AccessApi,
+        accounts::AccountsApi,
     )
 }

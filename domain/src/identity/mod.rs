@@ -4,6 +4,7 @@
 //! Secrets never touch the database in clear: passwords are argon2id PHC strings, tokens are
 //! stored as SHA-256 digests and compared by digest.
 
+pub mod accounts;
 pub mod invite;
 pub mod mfa;
 pub mod model;
