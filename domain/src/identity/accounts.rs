@@ -55,30 +55,34 @@ async fn administrable(
     }
 }
 
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = accounts)]
+struct AccountRow {
+    id: Uuid,
+    person_id: Option<Uuid>,
+    email: String,
+    status: String,
+    created_at: DateTime<Utc>,
+}
+
 async fn view(c: &mut AsyncPgConnection, id: Uuid) -> DomainResult<Option<AccountView>> {
-    let row: Option<(Uuid, Option<Uuid>, String, String, DateTime<Utc>)> = accounts::table
+    let Some(a) = accounts::table
         .find(id)
-        .select((
-            accounts::id,
-            accounts::person_id,
-            accounts::email,
-            accounts::status,
-            accounts::created_at,
-        ))
+        .select(AccountRow::as_select())
         .first(c)
         .await
-        .optional()?;
-    let Some((id, person_id, email, status, created_at)) = row else {
+        .optional()?
+    else {
         return Ok(None);
     };
-    let roles = repo::grants_of(c, id).await?;
+    let roles = repo::grants_of(c, a.id).await?;
     Ok(Some(AccountView {
-        id,
-        person_id,
-        email,
-        status,
+        id: a.id,
+        person_id: a.person_id,
+        email: a.email,
+        status: a.status,
         roles,
-        created_at,
+        created_at: a.created_at,
     }))
 }
 
