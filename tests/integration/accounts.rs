@@ -132,7 +132,7 @@ async fn role_changes_and_disabling_apply_on_the_next_request() {
         app.get(
             "acme",
             Some(&a.admin_token),
-            &format!("/api/v1/audit-events?action=account."),
+            "/api/v1/audit-events?action=account.",
         )
         .await,
     )
