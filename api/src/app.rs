@@ -62,7 +62,18 @@ pub fn build(
         .at("/readyz", get(readyz))
         .at("/metrics", get(metrics_endpoint))
         .at("/openapi.json", get(openapi_json).data(spec))
-        .nest("/docs", docs.with_data(RouteLabel("docs")));
+        .nest("/docs", docs.with_data(RouteLabel("docs")))
+        .nest(
+            crate::platform::PLATFORM_PREFIX,
+            crate::platform::platform_service().with(crate::diagnose::JsonDiagnostics),
+        )
+        .nest(
+            "/platform/docs",
+            crate::platform::platform_service()
+                .swagger_ui()
+                .with_data(RouteLabel("docs")),
+        )
+        .at("/platform/openapi.json", get(platform_openapi_json));
     if let Some(dir) = web_dir.filter(|d| d.join("index.html").exists()) {
         route = route.nest(
             "/",
@@ -162,6 +173,16 @@ fn metrics_endpoint(state: Data<&AppState>) -> Response {
         Response::builder()
             .content_type("text/plain; version=0.0.4")
             .body(state.metrics.render()),
+    )
+}
+
+#[handler]
+fn platform_openapi_json() -> Response {
+    labelled(
+        "openapi",
+        Response::builder()
+            .content_type("application/json")
+            .body(crate::openapi::platform_spec_json()),
     )
 }
 

@@ -45,10 +45,24 @@ pub enum Command {
     Demo,
     /// Print the OpenAPI spec (the same as openapi/swiftacare.json).
     Openapi,
+    /// Platform operators (who create and suspend tenants).
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
     /// Audit-log tools.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OperatorCommand {
+    /// Create an operator and print a generated password once.
+    Create {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -186,6 +200,23 @@ async fn run_with(command: Command, config: &Config, tenancy: &Tenancy) -> anyho
             Ok(())
         }
         Command::Tenant { command } => tenant_command(command, config, tenancy).await,
+        Command::Operator {
+            command: OperatorCommand::Create { email },
+        } => {
+            migrate::migrate_control(tenancy).await?;
+            let password = crate::demo::generated_password();
+            domain::platform::create_operator(tenancy, &email, &password)
+                .await
+                .map_err(|e| anyhow::anyhow!("creating the operator: {e}"))?;
+            println!("Created platform operator {email}.");
+            println!("Password (shown once): {password}");
+            println!(
+                "Sign in with POST {}/platform/v1/auth/login (docs: {}/platform/docs).",
+                config.public_url(),
+                config.public_url()
+            );
+            Ok(())
+        }
         Command::Audit {
             command: AuditCommand::Verify { tenant },
         } => {

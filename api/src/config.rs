@@ -236,7 +236,7 @@ impl Config {
                 Some(_) => {
                     return Err(ConfigError {
                         var: "SWIFTACARE_REDIS_URL",
-                        problem: "must be a redis:// or rediss:// URL".into(),
+                        problem: "must be a redis:// or redis+unix:// URL (TLS to Redis is not built in yet: use a local TLS tunnel)".into(),
                     });
                 }
                 None => None,
@@ -251,7 +251,7 @@ impl Config {
                 {
                     return Err(ConfigError {
                         var: "SWIFTACARE_REDIS_PREFIX",
-                        problem: "must be 1–64 of a-z, 0-9, _ and -".into(),
+                        problem: "must be 1–64 ASCII letters, digits, _ and -".into(),
                     });
                 }
                 p
@@ -335,21 +335,42 @@ impl Config {
                 let path = self.data_dir.join("token.key");
                 match std::fs::read(&path) {
                     Ok(k) if k.len() >= 32 => k,
-                    _ => {
+                    // Replacing an existing key would sign everyone out and make every enrolled
+                    // authenticator unreadable: refuse instead.
+                    Ok(_) => anyhow::bail!(
+                        "{} is shorter than 32 bytes; restore it or set SWIFTACARE_TOKEN_KEY",
+                        path.display()
+                    ),
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        anyhow::bail!(
+                            "cannot read {}: {e}; restore it or set SWIFTACARE_TOKEN_KEY",
+                            path.display()
+                        )
+                    }
+                    Err(_) => {
                         use rand::RngCore;
+                        use std::io::Write;
                         let mut k = vec![0u8; 64];
                         rand::rng().fill_bytes(&mut k);
                         std::fs::create_dir_all(&self.data_dir)?;
-                        std::fs::write(&path, &k)?;
+                        let mut options = std::fs::OpenOptions::new();
+                        options.write(true).create_new(true);
                         #[cfg(unix)]
                         {
-                            use std::os::unix::fs::PermissionsExt;
-                            std::fs::set_permissions(
-                                &path,
-                                std::fs::Permissions::from_mode(0o600),
-                            )?;
+                            use std::os::unix::fs::OpenOptionsExt;
+                            options.mode(0o600);
                         }
-                        k
+                        match options.open(&path) {
+                            Ok(mut f) => {
+                                f.write_all(&k)?;
+                                k
+                            }
+                            // Another process created it first: use theirs.
+                            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                                std::fs::read(&path)?
+                            }
+                            Err(e) => return Err(e.into()),
+                        }
                     }
                 }
             }

@@ -33,7 +33,7 @@ fn credentials_path(config: &Config) -> PathBuf {
 }
 
 /// A password nobody will guess, easy to copy: four groups of six lowercase letters/digits.
-fn generated_password() -> String {
+pub fn generated_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     let mut rng = rand::rng();
     (0..4)

@@ -16,6 +16,7 @@ pub mod embedded_pg;
 pub mod http;
 pub mod mail;
 pub mod openapi;
+pub mod platform;
 pub mod problem;
 pub mod serve;
 pub mod telemetry;

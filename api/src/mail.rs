@@ -83,7 +83,13 @@ impl Mailer {
             }
         };
         if let Err(e) = &result {
-            tracing::warn!(error = %e, "mail delivery failed");
+            // The error text can quote the recipient (SMTP replies often do): log its kind only.
+            let kind = match e {
+                MailError::Address(_) => "address",
+                MailError::Build(_) => "build",
+                MailError::Delivery(_) => "delivery",
+            };
+            tracing::warn!(kind, "mail delivery failed");
         }
         result
     }

@@ -8,6 +8,17 @@ use crate::app::{API_PREFIX, api_service};
 
 /// Where the committed spec lives, relative to the workspace root.
 pub const COMMITTED_PATH: &str = "openapi/swiftacare.json";
+/// The platform operators' spec (`/platform/v1`).
+pub const COMMITTED_PLATFORM_PATH: &str = "openapi/platform.json";
+
+/// The platform operators' spec as JSON text.
+pub fn platform_spec_json() -> String {
+    let raw = crate::platform::platform_service().spec();
+    match serde_json::from_str::<Value>(&raw) {
+        Ok(v) => serde_json::to_string_pretty(&v).unwrap_or(raw) + "\n",
+        Err(_) => raw,
+    }
+}
 
 /// The spec as JSON text, with the tenant header declared on every operation.
 ///

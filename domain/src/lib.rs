@@ -13,6 +13,7 @@ pub mod error;
 pub mod identity;
 pub mod org;
 pub mod page;
+pub mod platform;
 pub mod schema;
 
 pub use error::{DomainError, DomainResult, FieldError};

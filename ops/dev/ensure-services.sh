@@ -30,6 +30,20 @@ if ! psql "${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}" -q
   exit 1
 fi
 
+# --- Redis (sign-in throttling counters; the Redis tests use redis-cli) ---
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+  echo "ensure-services: installing Redis"
+  apt_install redis-server redis-tools
+fi
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  echo "ensure-services: starting Redis"
+  as_root mkdir -p /var/lib/redis /var/log/redis
+  as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  for _ in $(seq 1 20); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.5; done
+fi
+redis-cli -h 127.0.0.1 ping >/dev/null || { echo "Redis is not reachable on 127.0.0.1:6379" >&2; exit 1; }
+
 # --- aiosmtpd (the real SMTP server the mail tests start) ---
 if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
   echo "ensure-services: installing aiosmtpd"
@@ -41,4 +55,4 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   echo "ensure-services: installing cargo-nextest"
   cargo install --locked cargo-nextest
 fi
-echo "ensure-services: PostgreSQL ready on 127.0.0.1:5432"
+echo "ensure-services: PostgreSQL (127.0.0.1:5432), Redis (127.0.0.1:6379), aiosmtpd and cargo-nextest ready"

@@ -30,3 +30,39 @@ diesel::table! {
 
 diesel::joinable!(tenants -> shards (shard_id));
 diesel::allow_tables_to_appear_in_same_query!(shards, tenants);
+
+diesel::table! {
+    control.operators (id) {
+        id -> Uuid,
+        email -> Text,
+        password_hash -> Text,
+        status -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    control.operator_sessions (id) {
+        id -> Uuid,
+        operator_id -> Uuid,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    control.operator_events (id) {
+        id -> Int8,
+        occurred_at -> Timestamptz,
+        operator_id -> Nullable<Uuid>,
+        action -> Text,
+        tenant_slug -> Nullable<Text>,
+        outcome -> Text,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(operator_sessions -> operators (operator_id));
+diesel::allow_tables_to_appear_in_same_query!(operators, operator_sessions);

@@ -19,6 +19,7 @@ mod invitations;
 mod isolation;
 mod mfa;
 mod migrations;
+mod platform;
 mod roles;
 mod search_path;
 mod spec;

@@ -460,14 +460,26 @@ impl World<'_> {
     }
 
     /// The single-use secret in the latest mail to this address.
-    fn mailed_token(&self, email: &str) -> String {
+    /// The secret in the newest mail to `email`, waiting up to 5 s (some mail is sent in the
+    /// background).
+    async fn mailed_token(&self, email: &str) -> String {
         let to = format!("To: {email}");
-        read_eml(self.app.mail_dir.path())
-            .iter()
-            .rev()
-            .find(|m| m.contains(&to))
-            .and_then(|m| token_in(m))
-            .unwrap_or_else(|| panic!("no mail with a token to {email}"))
+        let started = std::time::Instant::now();
+        loop {
+            let found = read_eml(self.app.mail_dir.path())
+                .iter()
+                .rev()
+                .find(|m| m.contains(&to))
+                .and_then(|m| token_in(m));
+            if let Some(t) = found {
+                return t;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(5),
+                "no mail with a token to {email}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
     }
 
     /// The request for one row of the matrix, sent as role `r`. Creates the fresh resources a
@@ -782,7 +794,7 @@ impl World<'_> {
                     .await;
                 assert_eq!(r.0.status().as_u16(), 202, "password-reset request");
                 Call::default().body(json!({
-                    "token": self.mailed_token(&email),
+                    "token": self.mailed_token(&email).await,
                     "password": "a brand new long password",
                 }))
             }
@@ -799,7 +811,7 @@ impl World<'_> {
                     .await;
                 assert_eq!(r.0.status().as_u16(), 201, "invitation");
                 Call::default()
-                    .body(json!({"token": self.mailed_token(&email), "password": PASSWORD}))
+                    .body(json!({"token": self.mailed_token(&email).await, "password": PASSWORD}))
             }
             _ => panic!("{op_id}: the roles matrix has no anonymous request for it"),
         }

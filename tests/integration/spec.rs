@@ -21,6 +21,23 @@ fn committed_openapi_matches_code() {
 }
 
 #[test]
+fn committed_platform_openapi_matches_code() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(swiftacare_api::openapi::COMMITTED_PLATFORM_PATH);
+    let generated = swiftacare_api::openapi::platform_spec_json();
+    if std::env::var("SWIFTACARE_UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &generated).expect("write spec");
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "openapi/platform.json differs from the code's spec; rerun with SWIFTACARE_UPDATE_OPENAPI=1"
+    );
+}
+
+#[test]
 fn every_operation_has_an_id_and_problem_responses() {
     let spec: serde_json::Value =
         serde_json::from_str(&swiftacare_api::openapi::spec_json()).expect("json");

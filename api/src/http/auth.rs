@@ -384,11 +384,13 @@ impl AuthApi {
                 base = state.public_url,
                 slug = tenant.slug,
             );
-            // Delivery failures are logged by the mailer; the answer stays the same.
-            let _ = state
-                .mailer
-                .send(&email, "Reset your Swiftacare password", text)
-                .await;
+            // Sent in the background so the answer takes as long for unknown addresses.
+            let mailer = state.mailer.clone();
+            tokio::spawn(async move {
+                let _ = mailer
+                    .send(&email, "Reset your Swiftacare password", text)
+                    .await;
+            });
         }
         Ok(Accepted::Accepted)
     }

@@ -9,7 +9,7 @@ mod departments;
 pub mod invitations;
 mod mfa;
 pub mod people;
-mod tenant;
+pub mod tenant;
 pub mod types;
 
 use poem_openapi::Tags;

@@ -17,6 +17,32 @@ pub enum TenantKind {
     Practice,
 }
 
+impl From<tenancy::TenantKind> for TenantKind {
+    fn from(k: tenancy::TenantKind) -> Self {
+        use tenancy::TenantKind as K;
+        match k {
+            K::Government => TenantKind::Government,
+            K::Hospital => TenantKind::Hospital,
+            K::Corporate => TenantKind::Corporate,
+            K::Clinic => TenantKind::Clinic,
+            K::Practice => TenantKind::Practice,
+        }
+    }
+}
+
+impl From<TenantKind> for tenancy::TenantKind {
+    fn from(k: TenantKind) -> Self {
+        use tenancy::TenantKind as K;
+        match k {
+            TenantKind::Government => K::Government,
+            TenantKind::Hospital => K::Hospital,
+            TenantKind::Corporate => K::Corporate,
+            TenantKind::Clinic => K::Clinic,
+            TenantKind::Practice => K::Practice,
+        }
+    }
+}
+
 /// The organisation this request is addressed to.
 #[derive(Object)]
 pub struct Tenant {

@@ -51,6 +51,9 @@ pub fn audience(tenant_id: i64) -> String {
     format!("tenant:{tenant_id}")
 }
 
+/// The audience of platform-operator tokens: accepted by `/platform/v1` only, never by a tenant.
+pub const PLATFORM_AUDIENCE: &str = "platform";
+
 impl TokenSigner {
     pub fn new(key: &[u8]) -> Result<TokenSigner, TokenError> {
         if key.len() < 32 {
@@ -68,6 +71,20 @@ impl TokenSigner {
         &self.sealer
     }
 
+    /// A token for a platform operator's session.
+    pub fn issue_platform(
+        &self,
+        operator: Uuid,
+        session: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(String, DateTime<Utc>), TokenError> {
+        self.issue_for(PLATFORM_AUDIENCE.to_owned(), operator, session, now)
+    }
+
+    pub fn verify_platform(&self, token: &str) -> Result<Claims, TokenError> {
+        self.verify_for(PLATFORM_AUDIENCE, token)
+    }
+
     pub fn issue(
         &self,
         tenant_id: i64,
@@ -75,10 +92,20 @@ impl TokenSigner {
         session: Uuid,
         now: DateTime<Utc>,
     ) -> Result<(String, DateTime<Utc>), TokenError> {
+        self.issue_for(audience(tenant_id), account, session, now)
+    }
+
+    fn issue_for(
+        &self,
+        aud: String,
+        account: Uuid,
+        session: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(String, DateTime<Utc>), TokenError> {
         let exp = now + ACCESS_TTL;
         let claims = Claims {
             iss: ISSUER.into(),
-            aud: audience(tenant_id),
+            aud,
             sub: account,
             sid: session,
             iat: now.timestamp(),
@@ -96,8 +123,12 @@ impl TokenSigner {
 
     /// Signature (HS256 only), issuer, audience = this tenant, and expiry (5 s leeway).
     pub fn verify(&self, token: &str, tenant_id: i64) -> Result<Claims, TokenError> {
+        self.verify_for(&audience(tenant_id), token)
+    }
+
+    fn verify_for(&self, aud: &str, token: &str) -> Result<Claims, TokenError> {
         let mut v = Validation::new(Algorithm::HS256);
-        v.set_audience(&[audience(tenant_id)]);
+        v.set_audience(&[aud]);
         v.set_issuer(&[ISSUER]);
         v.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
         v.leeway = 5;
