@@ -108,6 +108,9 @@ where
             diesel::sql_query("SELECT set_config('search_path', $1, true)")
                 .bind::<Text, _>(&schema)
                 .execute(c)?;
+            if schema != "control" {
+                prepare_app_role(c, &schema)?;
+            }
             let applied = c
                 .run_pending_migrations(source)
                 .map_err(|e| MigrateError::Migration(e.to_string()))?
@@ -115,7 +118,7 @@ where
                 .map(|v| v.to_string())
                 .collect::<Vec<String>>();
             if schema != "control" {
-                grant_app_role(c, &schema)?;
+                seal_migrations_table(c, &schema)?;
             }
             Ok(applied)
         })
@@ -124,10 +127,11 @@ where
     .map_err(|e| MigrateError::Task(e.to_string()))?
 }
 
-/// The application role's privileges in a tenant schema, re-applied after every migration run
-/// so new tables are covered: read/write on tables, nothing on the migrations table, and only
-/// SELECT/INSERT on tables a migration marked `COMMENT ON TABLE … IS 'append-only'`.
-fn grant_app_role(
+/// The application role's privileges in a tenant schema, set up before its migrations run:
+/// usage of the schema, and — by default privileges — read/write on every table and sequence a
+/// migration creates. Nothing here scans the catalog, so the cost per tenant does not grow with
+/// the number of tenants (QUALITY B6). Append-only tables revoke in their own migration.
+fn prepare_app_role(
     c: &mut AsyncConnectionWrapper<AsyncPgConnection>,
     schema: &str,
 ) -> diesel::QueryResult<()> {
@@ -135,25 +139,28 @@ fn grant_app_role(
     for stmt in [
         format!("GRANT USAGE ON SCHEMA \"{schema}\" TO {role}"),
         format!(
-            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA \"{schema}\" TO {role}"
-        ),
-        format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA \"{schema}\" TO {role}"),
-        format!(
-            "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON \"{schema}\".__diesel_schema_migrations FROM {role}"
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA \"{schema}\" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role}"
         ),
         format!(
-            "DO $$ DECLARE t text; BEGIN \
-               FOR t IN SELECT c.relname FROM pg_catalog.pg_class c \
-                        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-                        WHERE n.nspname = '{schema}' AND c.relkind = 'r' \
-                          AND pg_catalog.obj_description(c.oid, 'pg_class') = 'append-only' \
-               LOOP EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON %I.%I FROM {role}', '{schema}', t); \
-               END LOOP; END $$"
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA \"{schema}\" GRANT USAGE, SELECT ON SEQUENCES TO {role}"
         ),
     ] {
         diesel::sql_query(stmt).execute(c)?;
     }
     Ok(())
+}
+
+/// After the migrations: the application role reads but never writes the migrations table.
+fn seal_migrations_table(
+    c: &mut AsyncConnectionWrapper<AsyncPgConnection>,
+    schema: &str,
+) -> diesel::QueryResult<()> {
+    diesel::sql_query(format!(
+        "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON \"{schema}\".__diesel_schema_migrations FROM {}",
+        pool::APP_ROLE
+    ))
+    .execute(c)
+    .map(|_| ())
 }
 
 async fn own_connection(

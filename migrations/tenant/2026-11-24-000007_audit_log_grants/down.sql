@@ -1,0 +1,1 @@
+-- grants are restored by tenancy::migrate's default privileges
