@@ -25,6 +25,16 @@ pub struct Caller {
 #[oai(ty = "bearer", bearer_format = "JWT", checker = "check_session")]
 pub struct SessionAuth(pub Caller);
 
+/// What a session restricted to MFA enrolment may still do.
+const ENROLMENT_PATHS: [&str; 6] = [
+    "/auth/mfa",
+    "/auth/mfa/totp",
+    "/auth/mfa/totp/confirm",
+    "/auth/me",
+    "/auth/logout",
+    "/auth/logout-all",
+];
+
 async fn check_session(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     let state = req
         .data::<AppState>()
@@ -42,5 +52,16 @@ async fn check_session(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     .await
     .map_err(|e| ApiError::from(e).into_poem())?;
     tracing::Span::current().record("account_id", tracing::field::display(principal.account_id));
+    if principal.mfa_enrolment_required
+        && !ENROLMENT_PATHS
+            .iter()
+            .any(|p| req.uri().path().ends_with(p))
+    {
+        return Err(ApiError::forbidden(
+            "mfa-enrolment-required",
+            "this organisation requires an authenticator for your role: enrol one at /api/v1/auth/mfa/totp first",
+        )
+        .into_poem());
+    }
     Ok(Caller { principal, me })
 }

@@ -69,6 +69,7 @@ diesel::table! {
         last_seen_at -> Timestamptz,
         expires_at -> Timestamptz,
         revoked_at -> Nullable<Timestamptz>,
+        mfa_enrolment_required -> Bool,
     }
 }
 
@@ -89,7 +90,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     mfa_totp,
     mfa_recovery_codes,
     care_team,
-    break_glass_grants
+    break_glass_grants,
+    security_policy
 );
 
 diesel::define_sql_function! {
@@ -171,5 +173,16 @@ diesel::table! {
         starts_at -> Timestamptz,
         expires_at -> Timestamptz,
         revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    security_policy (id) {
+        id -> Bool,
+        session_idle_minutes -> Int4,
+        session_max_hours -> Int4,
+        mfa_required_roles -> Array<Text>,
+        updated_at -> Timestamptz,
+        version -> Int4,
     }
 }

@@ -22,6 +22,7 @@ mod migrations;
 mod platform;
 mod roles;
 mod search_path;
+mod security;
 mod spec;
 mod throttle;
 mod tokens;

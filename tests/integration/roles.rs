@@ -169,6 +169,9 @@ const MATRIX: &[(&str, Case, [Expect; 5])] = &[
     ("closeBreakGlass",       FreshAccount,            [A, A, A, A, H]),
     // Accounts: administrators (sub-admins for accounts in their subtree, non-admin roles).
     ("listAccounts",          Plain,                   [A, A, F, F, F]),
+    // The security policy: institution admins only.
+    ("getSecurityPolicy",     Plain,                   [A, F, F, F, F]),
+    ("updateSecurityPolicy",  Plain,                   [A, F, F, F, F]),
     ("setAccountRoles",       InSubtree,               [A, A, F, F, F]),
     ("disableAccount",        InSubtree,               [A, A, F, F, F]),
     ("enableAccount",         InSubtree,               [A, A, F, F, F]),
@@ -489,7 +492,8 @@ impl World<'_> {
         match (op_id, case) {
             (
                 "getTenant" | "getMe" | "listDepartments" | "listPeople" | "searchAuditEvents"
-                | "exportAuditEvents" | "listSessions" | "getMfaStatus" | "listAccounts",
+                | "exportAuditEvents" | "listSessions" | "getMfaStatus" | "listAccounts"
+                | "getSecurityPolicy",
                 Plain,
             ) => Call::default(),
             ("setAccountRoles" | "disableAccount" | "enableAccount", InSubtree) => {
@@ -528,6 +532,21 @@ impl World<'_> {
                 } else {
                     call
                 }
+            }
+            ("updateSecurityPolicy", Plain) => {
+                let r2 = self
+                    .app
+                    .get(SLUG, Some(self.admin()), "/api/v1/security-policy")
+                    .await;
+                let tag =
+                    r2.0.headers()
+                        .get("etag")
+                        .and_then(|v| v.to_str().ok())
+                        .expect("etag")
+                        .to_owned();
+                Call::default()
+                    .if_match(tag)
+                    .body(json!({"session_idle_minutes": 30}))
             }
             ("getCareTeam", ClientInSubtree) => Call::default().id("person_id", &self.client_in),
             ("getCareTeam", ClientOutside) => Call::default().id("person_id", &self.client_out),

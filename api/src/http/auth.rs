@@ -56,6 +56,9 @@ pub struct SessionCreated {
     pub session_id: Uuid,
     /// The session's absolute end; after it, sign in again.
     pub session_expires_at: DateTime<Utc>,
+    /// True when the organisation requires an authenticator for your role and you have none:
+    /// until you enrol one (`POST /auth/mfa/totp`), other operations answer 403.
+    pub mfa_enrolment_required: bool,
 }
 
 impl From<domain::identity::model::IssuedSession> for SessionCreated {
@@ -68,6 +71,7 @@ impl From<domain::identity::model::IssuedSession> for SessionCreated {
             refresh_token: s.refresh_token,
             session_id: s.session_id,
             session_expires_at: s.session_expires_at,
+            mfa_enrolment_required: s.mfa_enrolment_required,
         }
     }
 }

@@ -9,6 +9,7 @@ mod departments;
 pub mod invitations;
 mod mfa;
 pub mod people;
+mod security;
 pub mod tenant;
 pub mod types;
 
@@ -38,6 +39,7 @@ pub type Api = (
     mfa::MfaApi,
     access::AccessApi,
     accounts::AccountsApi,
+    security::SecurityApi,
 );
 
 pub fn api() -> Api {
@@ -51,5 +53,6 @@ pub fn api() -> Api {
         mfa::MfaApi,
         access::AccessApi,
         accounts::AccountsApi,
+        security::SecurityApi,
     )
 }

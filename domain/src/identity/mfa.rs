@@ -286,6 +286,7 @@ pub async fn confirm_enrolment(
                     .execute(c)
                     .await?;
             }
+            repo::clear_mfa_enrolment_required(c, p.account_id).await?;
             audit::record(
                 c,
                 &Actor::from(p),

@@ -11,6 +11,7 @@ pub mod model;
 pub mod policy;
 pub mod repo;
 pub mod secret;
+pub mod security;
 pub mod service;
 pub mod tokens;
 

@@ -65,6 +65,9 @@ pub struct Principal {
     pub grants: Vec<RoleGrant>,
     /// The request this principal is acting in (for the audit log).
     pub request_id: Option<String>,
+    /// The tenant requires MFA for one of this account's roles and it has no authenticator
+    /// yet: the session may only enrol one (and sign out).
+    pub mfa_enrolment_required: bool,
 }
 
 impl Principal {
@@ -98,6 +101,8 @@ pub struct IssuedSession {
     pub refresh_token: String,
     pub session_id: Uuid,
     pub session_expires_at: DateTime<Utc>,
+    /// The session may only enrol an authenticator until one is confirmed.
+    pub mfa_enrolment_required: bool,
 }
 
 /// A one-time secret (setup link, invitation) just issued. Shown once.

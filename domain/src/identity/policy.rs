@@ -79,6 +79,7 @@ mod tests {
             person_id: Some(Uuid::max()),
             session_id: Uuid::nil(),
             request_id: None,
+            mfa_enrolment_required: false,
             grants: grants
                 .iter()
                 .map(|(role, d)| RoleGrant {

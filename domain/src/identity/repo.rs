@@ -168,12 +168,14 @@ pub async fn insert_session(
     id: Uuid,
     account_id: Uuid,
     expires_at: DateTime<Utc>,
+    mfa_enrolment_required: bool,
 ) -> QueryResult<()> {
     diesel::insert_into(sessions::table)
         .values((
             sessions::id.eq(id),
             sessions::account_id.eq(account_id),
             sessions::expires_at.eq(expires_at),
+            sessions::mfa_enrolment_required.eq(mfa_enrolment_required),
         ))
         .execute(c)
         .await
@@ -275,6 +277,7 @@ pub struct LiveSession {
     pub email: String,
     pub expires_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
+    pub mfa_enrolment_required: bool,
 }
 
 /// A session that is unrevoked, unexpired, not idle for longer than `idle_cutoff`, and whose
@@ -298,6 +301,7 @@ pub async fn find_live_session(
             accounts::email,
             sessions::expires_at,
             sessions::last_seen_at,
+            sessions::mfa_enrolment_required,
         ))
         .first(c)
         .await
@@ -360,4 +364,16 @@ pub async fn find_account_by_person(
         .first(c)
         .await
         .optional()
+}
+
+/// The account enrolled an authenticator: its sessions are no longer restricted.
+pub async fn clear_mfa_enrolment_required(
+    c: &mut AsyncPgConnection,
+    account_id: Uuid,
+) -> QueryResult<()> {
+    diesel::update(sessions::table.filter(sessions::account_id.eq(account_id)))
+        .set(sessions::mfa_enrolment_required.eq(false))
+        .execute(c)
+        .await
+        .map(|_| ())
 }

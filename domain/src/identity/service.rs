@@ -144,7 +144,9 @@ pub async fn complete_setup(
     result
 }
 
-/// Starts a session: its row, the first refresh token and the first access token.
+/// Starts a session: its row, the first refresh token and the first access token. The tenant's
+/// policy sets its lifetime, and restricts it to enrolling an authenticator when one of the
+/// account's roles must use MFA and none is enrolled yet.
 async fn start_session(
     tenancy: &Tenancy,
     tenant: &TenantRef,
@@ -156,22 +158,29 @@ async fn start_session(
     let digest = secret::token_digest(&refresh_token);
     let session_id = Uuid::now_v7();
     let now = Utc::now();
-    let session_expires_at = now + SESSION_TTL;
     let (access_token, access_expires_at) = signer
         .issue(tenant.id, account_id, session_id, now)
         .map_err(|e| DomainError::Internal(e.to_string()))?;
-    tenancy
+    let (session_expires_at, restricted) = tenancy
         .tx(tenant, async |c| {
-            repo::insert_session(c, session_id, account_id, session_expires_at).await?;
+            let policy = super::security::load(c).await?;
+            let roles: Vec<Role> = repo::grants_of(c, account_id)
+                .await?
+                .into_iter()
+                .map(|g| g.role)
+                .collect();
+            let restricted =
+                policy.requires_mfa(&roles) && !super::mfa::required(c, account_id).await?;
+            let expires_at = now + policy.max_age();
+            repo::insert_session(c, session_id, account_id, expires_at, restricted).await?;
             repo::insert_refresh(c, &digest, session_id).await?;
             let actor = Actor::account(account_id, request_id.clone());
-            audit::record(
-                c,
-                &actor,
-                Event::new("auth.login").on("session", session_id),
-            )
-            .await?;
-            Ok::<_, DomainError>(())
+            let mut event = Event::new("auth.login").on("session", session_id);
+            if restricted {
+                event = event.detail("restricted", "mfa_enrolment_required");
+            }
+            audit::record(c, &actor, event).await?;
+            Ok::<_, DomainError>((expires_at, restricted))
         })
         .await?;
     Ok(IssuedSession {
@@ -180,6 +189,7 @@ async fn start_session(
         refresh_token,
         session_id,
         session_expires_at,
+        mfa_enrolment_required: restricted,
     })
 }
 
@@ -283,6 +293,7 @@ enum RefreshOutcome {
         account_id: Uuid,
         session_id: Uuid,
         session_expires_at: chrono::DateTime<Utc>,
+        restricted: bool,
     },
     Reused {
         session_id: Uuid,
@@ -316,7 +327,8 @@ pub async fn refresh(
                 audit::record(c, &Actor::anonymous(request_id.clone()), event).await?;
                 return Ok(RefreshOutcome::Reused { session_id });
             }
-            let Some(s) = repo::find_live_session(c, session_id, now - SESSION_IDLE).await? else {
+            let idle = super::security::load(c).await?.idle();
+            let Some(s) = repo::find_live_session(c, session_id, now - idle).await? else {
                 return Ok(RefreshOutcome::Dead);
             };
             repo::insert_refresh(c, &next_digest, session_id).await?;
@@ -325,6 +337,7 @@ pub async fn refresh(
                 account_id: s.account_id,
                 session_id,
                 session_expires_at: s.expires_at,
+                restricted: s.mfa_enrolment_required,
             })
         })
         .await?;
@@ -333,6 +346,7 @@ pub async fn refresh(
             account_id,
             session_id,
             session_expires_at,
+            restricted,
         } => {
             let (access_token, access_expires_at) = signer
                 .issue(tenant.id, account_id, session_id, now)
@@ -343,6 +357,7 @@ pub async fn refresh(
                 refresh_token: next,
                 session_id,
                 session_expires_at,
+                mfa_enrolment_required: restricted,
             })
         }
         RefreshOutcome::Reused { session_id } => {
@@ -373,7 +388,8 @@ pub async fn authenticate(
     let now = Utc::now();
     tenancy
         .tx(tenant, async |c| {
-            let s = repo::find_live_session(c, claims.sid, now - SESSION_IDLE)
+            let idle = super::security::load(c).await?.idle();
+            let s = repo::find_live_session(c, claims.sid, now - idle)
                 .await?
                 .filter(|s| s.account_id == claims.sub)
                 .ok_or(DomainError::Unauthenticated(
@@ -389,6 +405,7 @@ pub async fn authenticate(
                 session_id: s.session_id,
                 grants: grants.clone(),
                 request_id: request_id.clone(),
+                mfa_enrolment_required: s.mfa_enrolment_required,
             };
             let me = Me {
                 account_id: s.account_id,
@@ -445,9 +462,9 @@ pub async fn sessions(
     tenant: &TenantRef,
     principal: &Principal,
 ) -> DomainResult<Vec<repo::SessionInfo>> {
-    let cutoff = Utc::now() - SESSION_IDLE;
     tenancy
         .tx(tenant, async |c| {
+            let cutoff = Utc::now() - super::security::load(c).await?.idle();
             Ok::<_, DomainError>(repo::live_sessions(c, principal.account_id, cutoff).await?)
         })
         .await

@@ -1,0 +1,2 @@
+ALTER TABLE sessions DROP COLUMN mfa_enrolment_required;
+DROP TABLE security_policy;
