@@ -238,6 +238,9 @@ impl From<DomainError> for ApiError {
                 ApiError::unavailable()
             }
             DomainError::Internal(cause) => ApiError::internal(&cause),
+            DomainError::TooManyAttempts(left) => {
+                ApiError::too_many_attempts(left.to_std().unwrap_or_default())
+            }
         }
     }
 }

@@ -30,6 +30,9 @@ pub enum DomainError {
     /// 412 — `If-Match` named a version that is no longer current.
     #[error("the resource changed since version {expected}; current version is {current}")]
     PreconditionFailed { expected: i32, current: i32 },
+    /// 429 — too many wrong attempts; retry after the duration.
+    #[error("too many attempts; retry in {} s", .0.num_seconds())]
+    TooManyAttempts(chrono::Duration),
     /// 503 — the database is unreachable; retry later.
     #[error("service unavailable")]
     Unavailable(#[source] DoorError),

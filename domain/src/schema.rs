@@ -143,6 +143,8 @@ diesel::table! {
         confirmed_at -> Nullable<Timestamptz>,
         last_step -> Int8,
         created_at -> Timestamptz,
+        failed_attempts -> Int4,
+        locked_until -> Nullable<Timestamptz>,
     }
 }
 

@@ -232,3 +232,37 @@ async fn enrolment_challenge_recovery_and_disable() {
         .await;
     assert_eq!(r.0.status().as_u16(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn five_wrong_codes_lock_code_entry() {
+    let app = TestApp::new().await;
+    let a = app.tenant("acme").await;
+    let (secret, _) = enrol_totp(&app, "acme", &a.admin_token).await;
+    for _ in 0..domain::identity::mfa::MAX_WRONG_FACTORS {
+        let ch = password_step(&app, &a.admin_email).await;
+        problem(
+            app.post(
+                "acme",
+                None,
+                "/api/v1/auth/mfa/verify",
+                json!({"mfa_token": ch["mfa_token"], "code": "000000"}),
+            )
+            .await,
+            401,
+        )
+        .await;
+    }
+    // Even the right code is refused now, with a retry time.
+    let ch = password_step(&app, &a.admin_email).await;
+    let r = app
+        .post(
+            "acme",
+            None,
+            "/api/v1/auth/mfa/verify",
+            json!({"mfa_token": ch["mfa_token"], "code": totp_code(&secret, 1)}),
+        )
+        .await;
+    assert!(r.0.headers().get("retry-after").is_some());
+    let p = problem(r, 429).await;
+    assert_eq!(p["type"], "urn:swiftacare:problem:too-many-attempts");
+}

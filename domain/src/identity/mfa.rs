@@ -352,7 +352,8 @@ pub async fn issue_challenge(
 }
 
 /// Redeems a challenge with a factor. The challenge works once, right or wrong: a wrong factor
-/// means signing in with the password again (which is throttled).
+/// means signing in with the password again, and five wrong factors in a row lock code entry
+/// for 15 minutes.
 pub async fn redeem_challenge(
     tenancy: &Tenancy,
     tenant: &TenantRef,
@@ -365,9 +366,34 @@ pub async fn redeem_challenge(
     let outcome = tenancy
         .tx(tenant, async |c| {
             let Some(account_id) = repo::redeem_one_time_token(c, &digest, &["mfa"]).await? else {
-                return Ok::<_, DomainError>(None);
+                return Ok::<_, DomainError>(Redeemed::NoChallenge);
             };
+            let locked: Option<Option<chrono::DateTime<Utc>>> =
+                mfa_totp::table.find(account_id).select(mfa_totp::locked_until).for_update().first(c).await.optional()?;
+            if let Some(until) = locked.flatten().filter(|u| *u > Utc::now()) {
+                let event = Event::new("auth.mfa").on("account", account_id).outcome(Outcome::Denied).detail("reason", "locked");
+                audit::record(c, &Actor::account(account_id, request_id.clone()), event).await?;
+                return Ok(Redeemed::Locked(until - Utc::now()));
+            }
             let ok = check_factor(c, sealer, account_id, factor).await?;
+            if ok {
+                diesel::update(mfa_totp::table.find(account_id))
+                    .set((mfa_totp::failed_attempts.eq(0), mfa_totp::locked_until.eq(None::<chrono::DateTime<Utc>>)))
+                    .execute(c)
+                    .await?;
+            } else {
+                // Five wrong factors in a row lock code entry for 15 minutes.
+                diesel::sql_query(
+                    "UPDATE mfa_totp SET \
+                       locked_until = CASE WHEN failed_attempts + 1 >= $2 THEN now() + interval '15 minutes' ELSE locked_until END, \
+                       failed_attempts = CASE WHEN failed_attempts + 1 >= $2 THEN 0 ELSE failed_attempts + 1 END \
+                     WHERE account_id = $1",
+                )
+                .bind::<diesel::sql_types::Uuid, _>(account_id)
+                .bind::<diesel::sql_types::Integer, _>(MAX_WRONG_FACTORS)
+                .execute(c)
+                .await?;
+            }
             let method = match factor {
                 Factor::Code(_) => "totp",
                 Factor::RecoveryCode(_) => "recovery_code",
@@ -375,25 +401,32 @@ pub async fn redeem_challenge(
             let event = Event::new("auth.mfa")
                 .on("account", account_id)
                 .detail("method", method)
-                .outcome(if ok {
-                    Outcome::Success
-                } else {
-                    Outcome::Failure
-                });
+                .outcome(if ok { Outcome::Success } else { Outcome::Failure });
             audit::record(c, &Actor::account(account_id, request_id.clone()), event).await?;
-            Ok(Some((account_id, ok)))
+            Ok(if ok { Redeemed::Ok(account_id) } else { Redeemed::Wrong })
         })
         .await?;
     match outcome {
-        Some((account_id, true)) => Ok(account_id),
-        Some((_, false)) => Err(DomainError::Unauthenticated(
+        Redeemed::Ok(account_id) => Ok(account_id),
+        Redeemed::Wrong => Err(DomainError::Unauthenticated(
             "the code is wrong or was used already; sign in again",
         )),
-        None => Err(DomainError::Unauthenticated(
+        Redeemed::Locked(left) => Err(DomainError::TooManyAttempts(left)),
+        Redeemed::NoChallenge => Err(DomainError::Unauthenticated(
             "the sign-in challenge is invalid, used or expired; sign in again",
         )),
     }
 }
+
+enum Redeemed {
+    Ok(Uuid),
+    Wrong,
+    Locked(Duration),
+    NoChallenge,
+}
+
+/// Wrong factors in a row before code entry locks.
+pub const MAX_WRONG_FACTORS: i32 = 5;
 
 /// Removes the authenticator and recovery codes, after proving possession of a factor.
 pub async fn disable(

@@ -1,0 +1,1 @@
+ALTER TABLE mfa_totp DROP COLUMN locked_until; ALTER TABLE mfa_totp DROP COLUMN failed_attempts;
