@@ -96,6 +96,18 @@ async fn every_access_to_a_client_record_is_audited_without_health_data() {
         404,
     )
     .await;
+    problem(
+        app.patch(
+            "acme",
+            &provider_tok,
+            &format!("/api/v1/people/{cid}"),
+            Some("\"2\""),
+            json!({"given_name": "X"}),
+        )
+        .await,
+        404,
+    )
+    .await;
     // Failed sign-ins, known and unknown accounts.
     problem(
         app.post(
@@ -149,6 +161,9 @@ async fn every_access_to_a_client_record_is_audited_without_health_data() {
     let denied = find(&all, "person.read", "denied");
     assert_eq!(denied.len(), 1);
     assert_eq!(denied[0]["resource_id"], cid.as_str());
+    let denied_update = find(&all, "person.update", "denied");
+    assert_eq!(denied_update.len(), 1, "a refused update is audited");
+    assert_eq!(denied_update[0]["resource_id"], cid.as_str());
     assert_eq!(find(&all, "auth.login", "failure").len(), 2);
     assert!(
         find(&all, "auth.login", "failure")

@@ -112,6 +112,20 @@ pub async fn list(
                     out.push(v);
                 }
             }
+            // Listing shows email addresses: the clients among them are audited as read.
+            let person_ids: Vec<Uuid> = out.iter().filter_map(|a| a.person_id).collect();
+            let clients: Vec<Uuid> = crate::schema::people::table
+                .filter(crate::schema::people::id.eq_any(person_ids))
+                .filter(crate::schema::people::kind.eq("client"))
+                .select(crate::schema::people::id)
+                .load(c)
+                .await?;
+            audit::record(
+                c,
+                &Actor::from(p),
+                Event::new("account.list").subjects(clients),
+            )
+            .await?;
             Ok(Page::from_overfetch(out, page.limit, |a| a.id))
         })
         .await

@@ -368,7 +368,7 @@ pub async fn update_person(
     expected_version: i32,
     patch: PersonPatch,
 ) -> DomainResult<Person> {
-    tenancy
+    let result = tenancy
         .tx(tenant, async |c| {
             let v = visibility(c, p).await?;
             let current = repo::get_person(c, id)
@@ -404,7 +404,9 @@ pub async fn update_person(
             audit::record(c, &Actor::from(p), event).await?;
             Ok(person)
         })
-        .await
+        .await;
+    audit_denied(tenancy, tenant, p, "person.update", id, &result).await?;
+    result
 }
 
 /// Used by the demo seed and tenant provisioning, where no principal exists yet.
