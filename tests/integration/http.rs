@@ -611,32 +611,7 @@ async fn database_unreachable_is_503_with_retry_after() {
     let mut opts = crate::support::options("postgres://postgres@127.0.0.1:1/none", 2);
     opts.pool_wait = std::time::Duration::from_millis(500);
     let tenancy = tenancy::Tenancy::new(opts).expect("tenancy");
-    let state = swiftacare_api::app::AppState {
-        tenancy,
-        base_domain: None,
-        metrics: swiftacare_api::telemetry::metrics_handle(),
-        public_url: "http://test".into(),
-        mailer: std::sync::Arc::new(
-            swiftacare_api::mail::Mailer::new(
-                None,
-                "T <t@t.test>",
-                std::env::temp_dir().join("swiftacare-test-mail"),
-            )
-            .expect("mailer"),
-        ),
-        throttle: std::sync::Arc::new(swiftacare_api::throttle::Throttle::memory(
-            crate::support::fast_policy(),
-        )),
-        trust_forwarded_for: true,
-        signer: std::sync::Arc::new(
-            domain::identity::tokens::TokenSigner::new(&crate::support::rand_key())
-                .expect("signer"),
-        ),
-    };
-    use poem::EndpointExt;
-    let client = poem::test::TestClient::new(
-        swiftacare_api::app::build(state, 1024, None).map_to_response(),
-    );
+    let client = crate::support::client_for(tenancy, &crate::support::rand_key());
     let r = client
         .get("/api/v1/tenant")
         .header("X-Tenant", "acme")
@@ -673,31 +648,7 @@ async fn registry_changes_by_another_process_are_visible_within_the_ttl() {
     let mut opts = crate::support::options(&url, 2);
     opts.registry_ttl = std::time::Duration::from_secs(1);
     let other = tenancy::Tenancy::new(opts).expect("tenancy");
-    let state = swiftacare_api::app::AppState {
-        tenancy: other,
-        base_domain: None,
-        metrics: swiftacare_api::telemetry::metrics_handle(),
-        public_url: "http://test".into(),
-        mailer: std::sync::Arc::new(
-            swiftacare_api::mail::Mailer::new(
-                None,
-                "T <t@t.test>",
-                std::env::temp_dir().join("swiftacare-test-mail"),
-            )
-            .expect("mailer"),
-        ),
-        throttle: std::sync::Arc::new(swiftacare_api::throttle::Throttle::memory(
-            crate::support::fast_policy(),
-        )),
-        trust_forwarded_for: true,
-        signer: std::sync::Arc::new(
-            domain::identity::tokens::TokenSigner::new(&key).expect("signer"),
-        ),
-    };
-    use poem::EndpointExt;
-    let client = poem::test::TestClient::new(
-        swiftacare_api::app::build(state, 1024, None).map_to_response(),
-    );
+    let client = crate::support::client_for(other, &key);
     let get = || {
         client
             .get("/api/v1/tenant")

@@ -503,3 +503,28 @@ pub async fn enrol_totp(app: &TestApp, slug: &str, token: &str) -> (String, Vec<
         .collect();
     (secret, codes)
 }
+
+/// An application client over the given pools (for tests that build their own `Tenancy`), with
+/// a file mailer, the fast throttle and this signing key.
+pub fn client_for(tenancy: Tenancy, key: &[u8]) -> TestClient<BoxEndpoint<'static>> {
+    let state = AppState {
+        tenancy,
+        base_domain: None,
+        metrics: swiftacare_api::telemetry::metrics_handle(),
+        public_url: "http://test".into(),
+        mailer: std::sync::Arc::new(
+            swiftacare_api::mail::Mailer::new(
+                None,
+                "T <t@t.test>",
+                std::env::temp_dir().join("swiftacare-test-mail"),
+            )
+            .expect("mailer"),
+        ),
+        throttle: std::sync::Arc::new(swiftacare_api::throttle::Throttle::memory(fast_policy())),
+        trust_forwarded_for: true,
+        signer: std::sync::Arc::new(
+            domain::identity::tokens::TokenSigner::new(key).expect("signer"),
+        ),
+    };
+    TestClient::new(app::build(state, 1024, None).map_to_response().boxed())
+}

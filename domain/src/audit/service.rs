@@ -26,19 +26,7 @@ pub async fn search(
     p: &Principal,
     filter: AuditFilter,
 ) -> DomainResult<Vec<AuditEntry>> {
-    require_admin(p)?;
-    tenancy
-        .tx(tenant, async |c| {
-            let entries = repo::query(c, &filter).await?;
-            repo::record(
-                c,
-                &Actor::from(p),
-                Event::new("audit.search").detail("rows", entries.len() as u64),
-            )
-            .await?;
-            Ok(entries)
-        })
-        .await
+    read_log(tenancy, tenant, p, filter, "audit.search").await
 }
 
 pub async fn export(
@@ -47,6 +35,17 @@ pub async fn export(
     p: &Principal,
     filter: AuditFilter,
 ) -> DomainResult<Vec<AuditEntry>> {
+    read_log(tenancy, tenant, p, filter, "audit.export").await
+}
+
+/// Reads matching entries and records the read itself (as `action`) in the same transaction.
+async fn read_log(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+    filter: AuditFilter,
+    action: &'static str,
+) -> DomainResult<Vec<AuditEntry>> {
     require_admin(p)?;
     tenancy
         .tx(tenant, async |c| {
@@ -54,7 +53,7 @@ pub async fn export(
             repo::record(
                 c,
                 &Actor::from(p),
-                Event::new("audit.export").detail("rows", entries.len() as u64),
+                Event::new(action).detail("rows", entries.len() as u64),
             )
             .await?;
             Ok(entries)

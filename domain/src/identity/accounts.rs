@@ -13,7 +13,6 @@ use super::policy::{self, AdminScope};
 use super::repo;
 use crate::audit::{self, Actor, Event};
 use crate::error::{DomainError, DomainResult};
-use crate::org::model::PersonKind;
 use crate::org::repo as org_repo;
 use crate::page::{Page, PageRequest};
 use crate::schema::{accounts, role_grants};
@@ -163,24 +162,7 @@ pub async fn set_roles(
     grants: Vec<RoleGrant>,
 ) -> DomainResult<AccountView> {
     let scope = policy::org_admin_scope(p);
-    for (i, g) in grants.iter().enumerate() {
-        let field = format!("/roles/{i}");
-        match (g.role, g.department_id) {
-            (Role::SubAdmin, None) => {
-                return Err(DomainError::invalid(
-                    &field,
-                    "a sub-admin role needs department_id",
-                ));
-            }
-            (Role::InstitutionAdmin | Role::Provider | Role::Client, Some(_)) => {
-                return Err(DomainError::invalid(
-                    &field,
-                    "this role is not scoped to a department",
-                ));
-            }
-            _ => {}
-        }
-    }
+    policy::check_grant_scopes(&grants)?;
     let is_admin_role = |r: Role| matches!(r, Role::InstitutionAdmin | Role::SubAdmin);
     tenancy
         .tx(tenant, async |c| {
@@ -198,12 +180,7 @@ pub async fn set_roles(
                     .await?
                     .ok_or(DomainError::NotFound("person"))?;
                 for (i, g) in grants.iter().enumerate() {
-                    let fits = match g.role {
-                        Role::Client => person.kind == PersonKind::Client,
-                        Role::Provider => person.kind == PersonKind::Provider,
-                        _ => person.kind != PersonKind::Client,
-                    };
-                    if !fits {
+                    if !policy::role_fits(person.kind, g.role) {
                         return Err(DomainError::invalid(
                             &format!("/roles/{i}"),
                             format!("a {} cannot hold the {} role", person.kind.as_str(), g.role),

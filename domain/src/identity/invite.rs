@@ -27,15 +27,6 @@ pub struct Invitation {
     pub expires_at: chrono::DateTime<Utc>,
 }
 
-/// Which roles a person of this kind may hold.
-fn role_fits(kind: PersonKind, role: Role) -> bool {
-    match role {
-        Role::Client => kind == PersonKind::Client,
-        Role::Provider => kind == PersonKind::Provider,
-        Role::InstitutionAdmin | Role::SubAdmin | Role::Staff => kind != PersonKind::Client,
-    }
-}
-
 /// Invites the directory entry `person_id` to sign in with `grants`. Re-inviting someone who
 /// has not accepted yet replaces their earlier link; an active account is a conflict.
 pub async fn invite(
@@ -54,23 +45,8 @@ pub async fn invite(
     if grants.is_empty() {
         return Err(DomainError::invalid("/roles", "name at least one role"));
     }
-    for (i, g) in grants.iter().enumerate() {
-        let field = format!("/roles/{i}");
-        match (g.role, g.department_id) {
-            (Role::SubAdmin, None) => {
-                return Err(DomainError::invalid(
-                    &field,
-                    "a sub-admin role needs department_id",
-                ));
-            }
-            (Role::InstitutionAdmin | Role::Provider | Role::Client, Some(_)) => {
-                return Err(DomainError::invalid(
-                    &field,
-                    "this role is not scoped to a department",
-                ));
-            }
-            _ => {}
-        }
+    policy::check_grant_scopes(&grants)?;
+    for g in &grants {
         if matches!(scope, AdminScope::Subtrees(_))
             && matches!(g.role, Role::InstitutionAdmin | Role::SubAdmin)
         {
@@ -98,7 +74,7 @@ pub async fn invite(
                 DomainError::invalid("/person_id", "this person has no email address")
             })?;
             for (i, g) in grants.iter().enumerate() {
-                if !role_fits(person.kind, g.role) {
+                if !policy::role_fits(person.kind, g.role) {
                     return Err(DomainError::invalid(
                         &format!("/roles/{i}"),
                         format!("a {} cannot hold the {} role", person.kind.as_str(), g.role),

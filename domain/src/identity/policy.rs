@@ -68,6 +68,45 @@ pub fn directory_scope(p: &Principal) -> DirectoryScope {
     }
 }
 
+/// Checks that each grant is scoped as its role requires (a sub-admin names the root of its
+/// subtree; institution admin, provider and client are not department-scoped). Field names are
+/// `/roles/<index>`.
+pub fn check_grant_scopes(
+    grants: &[super::model::RoleGrant],
+) -> Result<(), crate::error::DomainError> {
+    use crate::error::DomainError;
+    for (i, g) in grants.iter().enumerate() {
+        let field = format!("/roles/{i}");
+        match (g.role, g.department_id) {
+            (Role::SubAdmin, None) => {
+                return Err(DomainError::invalid(
+                    &field,
+                    "a sub-admin role needs department_id",
+                ));
+            }
+            (Role::InstitutionAdmin | Role::Provider | Role::Client, Some(_)) => {
+                return Err(DomainError::invalid(
+                    &field,
+                    "this role is not scoped to a department",
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Which roles a directory entry of this kind may hold: the client role only for clients,
+/// the provider role only for providers, staff and administrator roles for anyone but clients.
+pub fn role_fits(kind: crate::org::model::PersonKind, role: Role) -> bool {
+    use crate::org::model::PersonKind;
+    match role {
+        Role::Client => kind == PersonKind::Client,
+        Role::Provider => kind == PersonKind::Provider,
+        Role::InstitutionAdmin | Role::SubAdmin | Role::Staff => kind != PersonKind::Client,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
