@@ -264,6 +264,8 @@ async fn seed(tenancy: &Tenancy, t: &TenantRef) -> anyhow::Result<String> {
             label: "client",
         },
     ];
+    let mut provider_id = None;
+    let mut client_ids = Vec::new();
     for DemoAccount {
         kind,
         given,
@@ -276,6 +278,11 @@ async fn seed(tenancy: &Tenancy, t: &TenantRef) -> anyhow::Result<String> {
     {
         let pw = generated_password();
         let pid = person(tenancy, t, kind, given, family, email, Some(department)).await?;
+        match kind {
+            PersonKind::Provider => provider_id = Some(pid),
+            PersonKind::Client => client_ids.push(pid),
+            PersonKind::Staff => {}
+        }
         identity::create_account_with_password(tenancy, t, pid, email, &pw, &grants).await?;
         writeln!(creds, "  {label:<21} {email:<31} {pw}")?;
     }
@@ -318,7 +325,16 @@ async fn seed(tenancy: &Tenancy, t: &TenantRef) -> anyhow::Result<String> {
         ),
     ];
     for (kind, given, family, email, department) in others {
-        person(tenancy, t, kind, given, family, email, Some(department)).await?;
+        let pid = person(tenancy, t, kind, given, family, email, Some(department)).await?;
+        if kind == PersonKind::Client && department == mood {
+            client_ids.push(pid);
+        }
+    }
+    // The demo provider's caseload: the Mood Disorders Clinic's clients.
+    if let Some(provider) = provider_id {
+        for client in client_ids {
+            domain::access::seed_care_team(tenancy, t, client, provider).await?;
+        }
     }
     Ok(creds)
 }

@@ -304,3 +304,25 @@ pub async fn close_break_glass(
         })
         .await
 }
+
+/// Seeds a care-team membership (demo data; no principal exists yet).
+pub async fn seed_care_team(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    client_id: Uuid,
+    provider_id: Uuid,
+) -> DomainResult<()> {
+    tenancy
+        .tx(tenant, async |c| {
+            diesel::insert_into(care_team::table)
+                .values((
+                    care_team::client_person_id.eq(client_id),
+                    care_team::provider_person_id.eq(provider_id),
+                ))
+                .on_conflict_do_nothing()
+                .execute(c)
+                .await?;
+            Ok::<_, DomainError>(())
+        })
+        .await
+}
