@@ -353,3 +353,73 @@ async fn without_smtp_mail_is_written_as_eml_files() {
         mails[0]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reset_requests_cannot_flood_a_mailbox() {
+    let app = TestApp::new().await;
+    let a = app.tenant("acme").await;
+    let limit = crate::support::fast_policy().account_lock_at as usize;
+    for _ in 0..limit + 5 {
+        let r = app
+            .post(
+                "acme",
+                None,
+                "/api/v1/auth/password-reset",
+                json!({"email": a.admin_email}),
+            )
+            .await;
+        r.assert_status(StatusCode::ACCEPTED);
+    }
+    // Mail goes out in the background: wait until it settles, then count.
+    let started = Instant::now();
+    let mut last = 0;
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let n = read_eml(app.mail_dir.path()).len();
+        if (n == last && n > 0) || started.elapsed() > Duration::from_secs(10) {
+            break;
+        }
+        last = n;
+    }
+    let sent = read_eml(app.mail_dir.path()).len();
+    assert_eq!(sent, limit, "only the first {limit} requests send mail");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn common_passwords_are_refused() {
+    let app = TestApp::new().await;
+    let a = app.tenant("acme").await;
+    let person = app.person(&a, "staff", "Sol", "sol@acme.test", None).await;
+    app.post(
+        "acme",
+        Some(&a.admin_token),
+        "/api/v1/invitations",
+        json!({"person_id": person["id"], "roles": [{"role": "staff"}]}),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    let token = token_in(&read_eml(app.mail_dir.path())[0]).expect("token");
+    for weak in ["password1234", "qwertyuiop123", "sol@acme.test1"] {
+        let p = problem(
+            app.post(
+                "acme",
+                None,
+                "/api/v1/auth/setup",
+                json!({"token": token, "password": weak}),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(p["errors"][0]["field"], "/password", "{weak}");
+    }
+    // A refused password does not spend the link.
+    app.post(
+        "acme",
+        None,
+        "/api/v1/auth/setup",
+        json!({"token": token, "password": PASSWORD}),
+    )
+    .await
+    .assert_status(StatusCode::NO_CONTENT);
+}

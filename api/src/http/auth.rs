@@ -364,8 +364,21 @@ impl AuthApi {
         &self,
         state: Data<&AppState>,
         tenant: Data<&TenantRef>,
+        req: &poem::Request,
         body: Json<PasswordResetRequest>,
     ) -> ApiResult<Accepted> {
+        // Each request counts against the address and the email (a mailbox cannot be flooded);
+        // once locked, the answer stays 202 and nothing is sent.
+        let address = client_address(req, state.trust_forwarded_for);
+        let keys = Keys::new(
+            tenant.id,
+            &format!("reset|{}", body.email),
+            address.as_deref(),
+        );
+        if matches!(state.throttle.check(&keys).await, Decision::Locked(_)) {
+            return Ok(Accepted::Accepted);
+        }
+        state.throttle.failure(&keys).await;
         if let Some((token, email)) = invite::request_password_reset(
             &state.tenancy,
             &tenant,

@@ -144,6 +144,17 @@ async fn active_institution_admins(c: &mut AsyncPgConnection) -> QueryResult<i64
         .await
 }
 
+/// Serialises the transactions that can remove an institution admin, per tenant, so two
+/// concurrent demotions cannot both pass the "at least one admin stays" check.
+async fn lock_admin_changes(c: &mut AsyncPgConnection) -> QueryResult<()> {
+    diesel::sql_query(
+        "SELECT pg_advisory_xact_lock(hashtext('swiftacare.admins.' || current_schema()))",
+    )
+    .execute(c)
+    .await
+    .map(|_| ())
+}
+
 async fn target(c: &mut AsyncPgConnection, p: &Principal, id: Uuid) -> DomainResult<AccountView> {
     let scope = administrable(c, p).await?;
     if scope.as_ref().is_some_and(|ids| !ids.contains(&id)) {
@@ -166,6 +177,7 @@ pub async fn set_roles(
     let is_admin_role = |r: Role| matches!(r, Role::InstitutionAdmin | Role::SubAdmin);
     tenancy
         .tx(tenant, async |c| {
+            lock_admin_changes(c).await?;
             let current = target(c, p, id).await?;
             if matches!(scope, AdminScope::Subtrees(_))
                 && (grants.iter().any(|g| is_admin_role(g.role))
@@ -242,6 +254,7 @@ pub async fn set_enabled(
 ) -> DomainResult<AccountView> {
     tenancy
         .tx(tenant, async |c| {
+            lock_admin_changes(c).await?;
             let current = target(c, p, id).await?;
             if id == p.account_id && !enabled {
                 return Err(DomainError::Conflict(

@@ -209,12 +209,8 @@ pub async fn complete_password_reset(
                     "is invalid, already used or expired",
                 ));
             }
-            if password.eq_ignore_ascii_case(&account.email) {
-                return Err(DomainError::invalid(
-                    "/password",
-                    "must not be your email address",
-                ));
-            }
+            // Again with the account's email known (rolling back keeps the link unspent).
+            secret::check_password_rules(password, Some(&account.email))?;
             repo::set_password(c, account_id, &phc).await?;
             let ended = repo::revoke_all_sessions(c, account_id).await?;
             let actor = Actor::account(account_id, request_id.clone());

@@ -16,8 +16,10 @@ fn argon2() -> Argon2<'static> {
 pub const MIN_PASSWORD_CHARS: usize = 12;
 pub const MAX_PASSWORD_CHARS: usize = 128;
 
-/// NIST 800-63B: length rules, no composition rules; refuse passwords that are the email or
-/// trivially repetitive. (The identity issue adds the breached-password list.)
+/// NIST 800-63B: length rules, no composition rules; refuse passwords that are the email,
+/// trivially repetitive, or common / easy to guess. The last uses `zxcvbn` (Dropbox's
+/// estimator, with frequency lists of common passwords, names, words and keyboard patterns):
+/// anything it rates crackable in a million guesses or fewer is refused.
 pub fn check_password_rules(password: &str, email: Option<&str>) -> Result<(), DomainError> {
     let n = password.chars().count();
     if n < MIN_PASSWORD_CHARS {
@@ -43,6 +45,17 @@ pub fn check_password_rules(password: &str, email: Option<&str>) -> Result<(), D
     distinct.dedup();
     if distinct.len() < 4 {
         return Err(DomainError::invalid("/password", "is too repetitive"));
+    }
+    let local = email.and_then(|e| e.split('@').next()).unwrap_or("");
+    let inputs: Vec<&str> = [email.unwrap_or(""), local, "swiftacare"]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
+    if zxcvbn::zxcvbn(password, &inputs).score() <= zxcvbn::Score::One {
+        return Err(DomainError::invalid(
+            "/password",
+            "is too common or easy to guess; try a few unrelated words",
+        ));
     }
     Ok(())
 }
@@ -120,6 +133,14 @@ mod tests {
         assert!(check_password_rules("aaaaaaaaaaaaaaaa", None).is_err());
         assert!(check_password_rules("me@example.org", Some("ME@example.org")).is_err());
         assert!(check_password_rules("a perfectly fine passphrase", None).is_ok());
+        for common in [
+            "password1234",
+            "qwertyuiop123",
+            "123456789abc",
+            "iloveyou1234",
+        ] {
+            assert!(check_password_rules(common, None).is_err(), "{common}");
+        }
     }
 
     #[test]
