@@ -25,6 +25,25 @@ pub struct Caller {
 #[oai(ty = "bearer", bearer_format = "JWT", checker = "check_session")]
 pub struct SessionAuth(pub Caller);
 
+/// The operations an OAuth2 client-credentials integration may call: the department tree and
+/// the directory (its scopes decide read or write). Everything else — accounts, audit, MFA,
+/// care teams, break-glass, policy — is refused by default, so a new operation is closed to
+/// integrations until it is added here.
+fn integration_may_call(method: &poem::http::Method, path: &str) -> bool {
+    use poem::http::Method;
+    let rest = path.strip_prefix(crate::app::API_PREFIX).unwrap_or(path);
+    let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    match segs.as_slice() {
+        ["tenant"] => method == Method::GET,
+        ["departments"] | ["people"] => method == Method::GET || method == Method::POST,
+        ["departments", _] => {
+            method == Method::GET || method == Method::PATCH || method == Method::DELETE
+        }
+        ["people", _] => method == Method::GET || method == Method::PATCH,
+        _ => false,
+    }
+}
+
 /// What a session restricted to MFA enrolment may still do.
 const ENROLMENT_PATHS: [&str; 6] = [
     "/auth/mfa",
@@ -52,6 +71,13 @@ async fn check_session(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     .await
     .map_err(|e| ApiError::from(e).into_poem())?;
     tracing::Span::current().record("account_id", tracing::field::display(principal.account_id));
+    if principal.is_integration() && !integration_may_call(req.method(), req.uri().path()) {
+        return Err(ApiError::forbidden(
+            "not-for-integrations",
+            "API clients may use only the department and directory operations",
+        )
+        .into_poem());
+    }
     if principal.mfa_enrolment_required
         && !ENROLMENT_PATHS
             .iter()

@@ -91,7 +91,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     mfa_recovery_codes,
     care_team,
     break_glass_grants,
-    security_policy
+    security_policy,
+    oauth_clients
 );
 
 diesel::define_sql_function! {
@@ -186,5 +187,17 @@ diesel::table! {
         mfa_required_roles -> Array<Text>,
         updated_at -> Timestamptz,
         version -> Int4,
+    }
+}
+
+diesel::table! {
+    oauth_clients (id) {
+        id -> Uuid,
+        name -> Text,
+        secret_hash -> Text,
+        scopes -> Array<Text>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
     }
 }

@@ -104,6 +104,21 @@ async fn every_operation_is_tenant_isolated() {
             me["account_id"].as_str().expect("account").to_owned(),
         );
         entry.insert("grant_id", grant);
+        let r = app
+            .post(
+                slug,
+                Some(&t.admin_token),
+                "/api/v1/oauth-clients",
+                json!({"name": "Sweep", "scopes": ["directory:read"]}),
+            )
+            .await;
+        let client = body(r).await["client"]["id"]
+            .as_str()
+            .expect("client")
+            .to_owned();
+        ids.get_mut(slug)
+            .expect("tenant")
+            .insert("client_id", client);
     }
     let a_login = app
         .post(

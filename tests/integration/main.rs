@@ -14,6 +14,7 @@ mod access;
 mod accounts;
 mod audit;
 mod cli;
+mod clients;
 mod http;
 mod invitations;
 mod isolation;

@@ -134,6 +134,7 @@ const MATRIX: &[(&str, Case, [Expect; 5])] = &[
     ("completePasswordReset", Plain,                   [P, P, P, P, P]),
     ("refreshTokens",         Plain,                   [P, P, P, P, P]),
     ("verifyMfa",             Plain,                   [P, P, P, P, P]),
+    ("issueClientToken",      Plain,                   [P, P, P, P, P]),
     // The department tree: readable by everyone who works here (policy::can_read_departments);
     // a client's list is 403 (a collection), a client's by-id read 404.
     ("listDepartments",       Plain,                   [A, A, A, A, F]),
@@ -171,6 +172,10 @@ const MATRIX: &[(&str, Case, [Expect; 5])] = &[
     ("listAccounts",          Plain,                   [A, A, F, F, F]),
     // The security policy: institution admins only.
     ("getSecurityPolicy",     Plain,                   [A, F, F, F, F]),
+    // API clients: institution admins only.
+    ("listApiClients",        Plain,                   [A, F, F, F, F]),
+    ("createApiClient",       Plain,                   [A, F, F, F, F]),
+    ("revokeApiClient",       FreshAccount,            [A, F, F, F, F]),
     ("updateSecurityPolicy",  Plain,                   [A, F, F, F, F]),
     ("setAccountRoles",       InSubtree,               [A, A, F, F, F]),
     ("disableAccount",        InSubtree,               [A, A, F, F, F]),
@@ -238,6 +243,8 @@ struct Call {
     if_match: Option<String>,
     /// Use this session instead of the role's.
     token: Option<String>,
+    /// A form-encoded body (the OAuth2 token endpoint).
+    form: Option<String>,
 }
 
 impl Call {
@@ -247,6 +254,10 @@ impl Call {
     }
     fn body(mut self, body: Value) -> Call {
         self.body = Some(body);
+        self
+    }
+    fn form(mut self, form: String) -> Call {
+        self.form = Some(form);
         self
     }
     fn if_match(mut self, etag: String) -> Call {
@@ -493,7 +504,7 @@ impl World<'_> {
             (
                 "getTenant" | "getMe" | "listDepartments" | "listPeople" | "searchAuditEvents"
                 | "exportAuditEvents" | "listSessions" | "getMfaStatus" | "listAccounts"
-                | "getSecurityPolicy",
+                | "getSecurityPolicy" | "listApiClients",
                 Plain,
             ) => Call::default(),
             ("setAccountRoles" | "disableAccount" | "enableAccount", InSubtree) => {
@@ -532,6 +543,25 @@ impl World<'_> {
                 } else {
                     call
                 }
+            }
+            ("createApiClient", Plain) => {
+                Call::default().body(json!({"name": "Matrix client", "scopes": ["directory:read"]}))
+            }
+            ("revokeApiClient", FreshAccount) => {
+                let r2 = self
+                    .app
+                    .post(
+                        SLUG,
+                        Some(self.admin()),
+                        "/api/v1/oauth-clients",
+                        json!({"name": "Matrix client", "scopes": ["directory:read"]}),
+                    )
+                    .await;
+                let id = body(r2).await["client"]["id"]
+                    .as_str()
+                    .expect("client id")
+                    .to_owned();
+                Call::default().id("client_id", &id)
             }
             ("updateSecurityPolicy", Plain) => {
                 let r2 = self
@@ -776,6 +806,24 @@ impl World<'_> {
                     json!({"mfa_token": challenge, "code": crate::support::totp_code(&secret, 1)}),
                 )
             }
+            "issueClientToken" => {
+                let r2 = self
+                    .app
+                    .post(
+                        SLUG,
+                        Some(self.admin()),
+                        "/api/v1/oauth-clients",
+                        json!({"name": "Matrix client", "scopes": ["directory:read"]}),
+                    )
+                    .await;
+                let v = body(r2).await;
+                let form = format!(
+                    "grant_type=client_credentials&client_id={}&client_secret={}",
+                    v["client"]["id"].as_str().expect("id"),
+                    v["client_secret"].as_str().expect("secret")
+                );
+                Call::default().form(form)
+            }
             "refreshTokens" => {
                 let r = self
                     .app
@@ -845,6 +893,7 @@ impl World<'_> {
             .id("provider_id", &self.provider_out)
             .id("grant_id", &self.site2)
             .id("account_id", &self.site2)
+            .id("client_id", &self.site2)
             .if_match("\"1\"".to_owned());
         match op_id {
             "createDepartment" => call.body(json!({"name": "Anon", "kind": "unit", "parent_id": null})),
@@ -885,6 +934,11 @@ impl World<'_> {
         }
         if let Some(b) = &call.body {
             req = req.body_json(b);
+        }
+        if let Some(f) = &call.form {
+            req = req
+                .content_type("application/x-www-form-urlencoded")
+                .body(f.clone());
         }
         let resp = req.send().await;
         let status = resp.0.status().as_u16();

@@ -47,6 +47,10 @@ fn every_operation_has_an_id_and_problem_responses() {
                 op["operationId"].is_string(),
                 "{method} {path} has no operationId"
             );
+            // The OAuth2 token endpoint answers RFC 6749 errors, which OAuth clients expect.
+            if op["operationId"] == "issueClientToken" {
+                continue;
+            }
             let responses = op["responses"].as_object().expect("responses");
             assert!(
                 responses

@@ -5,6 +5,7 @@ mod access;
 mod accounts;
 mod audit;
 pub mod auth;
+mod clients;
 mod departments;
 pub mod invitations;
 mod mfa;
@@ -40,6 +41,7 @@ pub type Api = (
     access::AccessApi,
     accounts::AccountsApi,
     security::SecurityApi,
+    clients::ClientsApi,
 );
 
 pub fn api() -> Api {
@@ -54,5 +56,6 @@ pub fn api() -> Api {
         access::AccessApi,
         accounts::AccountsApi,
         security::SecurityApi,
+        clients::ClientsApi,
     )
 }

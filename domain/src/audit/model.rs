@@ -59,6 +59,13 @@ impl Actor {
 
 impl From<&Principal> for Actor {
     fn from(p: &Principal) -> Actor {
+        if p.is_integration() {
+            return Actor {
+                kind: ActorType::Integration,
+                id: Some(p.account_id),
+                request_id: p.request_id.clone(),
+            };
+        }
         Actor::account(p.account_id, p.request_id.clone())
     }
 }

@@ -5,6 +5,7 @@
 //! stored as SHA-256 digests and compared by digest.
 
 pub mod accounts;
+pub mod clients;
 pub mod invite;
 pub mod mfa;
 pub mod model;

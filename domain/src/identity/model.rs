@@ -68,9 +68,22 @@ pub struct Principal {
     /// The tenant requires MFA for one of this account's roles and it has no authenticator
     /// yet: the session may only enrol one (and sign out).
     pub mfa_enrolment_required: bool,
+    /// `Some` for an OAuth2 client-credentials integration (its granted scopes); `None` for a
+    /// person's account. Integrations reach only the operations the API allows them.
+    pub scopes: Option<Vec<String>>,
 }
 
 impl Principal {
+    pub fn is_integration(&self) -> bool {
+        self.scopes.is_some()
+    }
+
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes
+            .as_ref()
+            .is_some_and(|s| s.iter().any(|x| x == scope))
+    }
+
     pub fn has(&self, role: Role) -> bool {
         self.grants.iter().any(|g| g.role == role)
     }

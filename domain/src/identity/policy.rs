@@ -24,6 +24,13 @@ pub enum AdminScope {
 }
 
 pub fn org_admin_scope(p: &Principal) -> AdminScope {
+    if p.is_integration() {
+        return if p.has_scope("directory:write") {
+            AdminScope::Everything
+        } else {
+            AdminScope::Nothing
+        };
+    }
     if p.has(Role::InstitutionAdmin) {
         AdminScope::Everything
     } else if p.has(Role::SubAdmin) {
@@ -35,6 +42,9 @@ pub fn org_admin_scope(p: &Principal) -> AdminScope {
 
 /// Who may read the department tree: everyone who works here.
 pub fn can_read_departments(p: &Principal) -> bool {
+    if p.is_integration() {
+        return p.has_scope("directory:read") || p.has_scope("directory:write");
+    }
     [
         Role::InstitutionAdmin,
         Role::SubAdmin,
@@ -58,6 +68,13 @@ pub enum DirectoryScope {
 }
 
 pub fn directory_scope(p: &Principal) -> DirectoryScope {
+    if p.is_integration() {
+        return if can_read_departments(p) {
+            DirectoryScope::Everyone
+        } else {
+            DirectoryScope::OnlySelf(None)
+        };
+    }
     match org_admin_scope(p) {
         AdminScope::Everything => DirectoryScope::Everyone,
         AdminScope::Subtrees(roots) => DirectoryScope::SubtreesAndColleagues(roots),
@@ -119,6 +136,7 @@ mod tests {
             session_id: Uuid::nil(),
             request_id: None,
             mfa_enrolment_required: false,
+            scopes: None,
             grants: grants
                 .iter()
                 .map(|(role, d)| RoleGrant {

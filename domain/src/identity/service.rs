@@ -381,6 +381,9 @@ pub async fn authenticate(
     let claims = signer.verify(token, tenant.id).map_err(|_| {
         DomainError::Unauthenticated("access token is invalid or expired; refresh or sign in again")
     })?;
+    if claims.typ.as_deref() == Some("client") {
+        return super::clients::authenticate(tenancy, tenant, &claims, request_id).await;
+    }
     let now = Utc::now();
     tenancy
         .tx(tenant, async |c| {
@@ -402,6 +405,7 @@ pub async fn authenticate(
                 grants: grants.clone(),
                 request_id: request_id.clone(),
                 mfa_enrolment_required: s.mfa_enrolment_required,
+                scopes: None,
             };
             let me = Me {
                 account_id: s.account_id,

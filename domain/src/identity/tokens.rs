@@ -22,6 +22,12 @@ pub struct Claims {
     pub sid: Uuid,
     pub iat: i64,
     pub exp: i64,
+    /// `client` for OAuth2 client-credentials tokens (then `sub` = `sid` = the client id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typ: Option<String>,
+    /// Space-separated scopes (client tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +77,35 @@ impl TokenSigner {
         &self.sealer
     }
 
+    /// A client-credentials token for an integration: audience the tenant, with its scopes.
+    pub fn issue_client(
+        &self,
+        tenant_id: i64,
+        client: Uuid,
+        scopes: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(String, DateTime<Utc>), TokenError> {
+        let exp = now + ACCESS_TTL;
+        let claims = Claims {
+            iss: ISSUER.into(),
+            aud: audience(tenant_id),
+            sub: client,
+            sid: client,
+            iat: now.timestamp(),
+            exp: exp.timestamp(),
+            typ: Some("client".into()),
+            scope: Some(scopes.join(" ")),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| TokenError::Sign(e.to_string()))?;
+        Ok((
+            token,
+            Utc.timestamp_opt(exp.timestamp(), 0)
+                .single()
+                .unwrap_or(exp),
+        ))
+    }
+
     /// A token for a platform operator's session.
     pub fn issue_platform(
         &self,
@@ -110,6 +145,8 @@ impl TokenSigner {
             sid: session,
             iat: now.timestamp(),
             exp: exp.timestamp(),
+            typ: None,
+            scope: None,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| TokenError::Sign(e.to_string()))?;
