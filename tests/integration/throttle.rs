@@ -220,3 +220,35 @@ async fn redis_down_sign_in_works_and_is_still_throttled() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_lockout_expires() {
+    let policy = swiftacare_api::throttle::Policy {
+        lockout: std::time::Duration::from_secs(1),
+        ..fast_policy()
+    };
+    let app = TestApp::with(|s| s.throttle = Arc::new(Throttle::memory(policy))).await;
+    let a = app.tenant("acme").await;
+    for _ in 0..policy.account_lock_at {
+        assert_eq!(
+            attempt(&app, &a.admin_email, "wrong password!", "198.51.100.7")
+                .await
+                .0,
+            401
+        );
+    }
+    assert_eq!(
+        attempt(&app, &a.admin_email, PASSWORD, "198.51.100.7")
+            .await
+            .0,
+        429
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert_eq!(
+        attempt(&app, &a.admin_email, PASSWORD, "198.51.100.7")
+            .await
+            .0,
+        200,
+        "the lock lifted after its time"
+    );
+}
