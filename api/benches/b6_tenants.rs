@@ -704,6 +704,10 @@ async fn run(
 
     let bench = Bench::new(&db.url)?;
     let mut records: HashMap<usize, TenantRef> = HashMap::new();
+    // Both migration sources are copied now, before anything is timed: a run at 10,000 tenants
+    // takes a while, and a migration added to the tree meanwhile must not end up in the copy.
+    let dir_small = migrations_with_marker("2099-12-31-000001_b6_marker_small", "b6_marker_small")?;
+    let dir_all = migrations_with_marker("2099-12-31-000002_b6_marker_all", "b6_marker_all")?;
 
     // Control schema (no tenants yet).
     let t0 = Instant::now();
@@ -747,7 +751,6 @@ async fn run(
             batch_small.create_wall.as_secs_f64()
         ),
     );
-    let dir_small = migrations_with_marker("2099-12-31-000001_b6_marker_small", "b6_marker_small")?;
     let mig_small = bench.migrate(dir_small.path(), small).await?;
     ensure!(
         mig_small.migrated == small,
@@ -775,7 +778,6 @@ async fn run(
     // The source holds the base migrations and the second marker only: every tenant (those
     // that already have the first marker and those that do not) applies exactly one migration,
     // the same work per tenant as the small-scale run.
-    let dir_all = migrations_with_marker("2099-12-31-000002_b6_marker_all", "b6_marker_all")?;
     let mig_all = bench.migrate(dir_all.path(), n).await?;
     ensure!(
         mig_all.migrated == n,
