@@ -14,6 +14,7 @@ pub mod identity;
 pub mod org;
 pub mod page;
 pub mod platform;
+pub mod scheduling;
 pub mod schema;
 
 pub use error::{DomainError, DomainResult, FieldError};

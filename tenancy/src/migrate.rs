@@ -193,6 +193,18 @@ pub async fn migrate_control(tenancy: &Tenancy) -> Result<Vec<String>, MigrateEr
                 "REVOKE ALL ON SCHEMA {} FROM PUBLIC",
                 pool::EMPTY_SCHEMA
             ))
+            .execute(&mut conn)?;
+            // btree_gist backs the scheduling exclusion constraints (no provider or client
+            // is ever double-booked). Extensions are per database, so each shard gets it once,
+            // here, in a schema of its own that no tenant owns (dropping a tenant cannot
+            // take it away). Constraints hold its operator classes by OID, so tenant
+            // transactions never need it on their search_path.
+            diesel::sql_query(format!("CREATE SCHEMA IF NOT EXISTS {}", pool::EXT_SCHEMA))
+                .execute(&mut conn)?;
+            diesel::sql_query(format!(
+                "CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA {}",
+                pool::EXT_SCHEMA
+            ))
             .execute(&mut conn)
         });
         create_only

@@ -15,6 +15,8 @@ use futures::FutureExt;
 
 /// The schema every application connection starts in. Created by the first control migration.
 pub const EMPTY_SCHEMA: &str = "swiftacare_empty";
+/// Per-shard schema holding the extensions tenant schemas rely on (btree_gist).
+pub const EXT_SCHEMA: &str = "swiftacare_ext";
 
 /// The role pooled connections act as (created by the control migrations). It may read and
 /// write tenant tables but not change their structure, nor UPDATE/DELETE append-only tables.

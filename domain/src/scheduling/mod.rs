@@ -1,0 +1,24 @@
+//! Scheduling: appointment types and locations, providers' availability, slot search,
+//! booking without double-booking, the appointment lifecycle, recurring series, the waitlist
+//! and iCalendar feeds. See `docs/SCHEDULING.md`.
+//!
+//! * [`calendar`] — pure wall-clock → instant expansion and slot generation (tz database).
+//! * [`setup`] — policy, locations, appointment types.
+//! * [`availability`] — weekly hours and date overrides.
+//! * [`slots`] — slot search.
+//! * [`booking`] — booking, lifecycle, reschedule, history, Idempotency-Key.
+//! * [`series`] — recurring series and their edits.
+//! * [`waitlist`] — waiting clients, offers, first-accept-wins.
+//! * [`feeds`] — iCalendar feeds.
+
+pub mod availability;
+pub mod booking;
+pub mod calendar;
+pub mod feeds;
+pub mod model;
+pub mod reach;
+pub mod schema;
+pub mod series;
+pub mod setup;
+pub mod slots;
+pub mod waitlist;

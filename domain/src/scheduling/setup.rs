@@ -1,0 +1,481 @@
+//! What can be booked and under which rules: the tenant's scheduling policy, locations and
+//! appointment types. Institution admins change them; everyone signed in reads them (clients
+//! see only active, self-bookable types).
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use tenancy::{Tenancy, TenantRef};
+use uuid::Uuid;
+
+use super::calendar::parse_zone;
+use super::model::*;
+use super::schema::{appointment_types, locations, scheduling_policy};
+use crate::audit::{self, Actor, Event};
+use crate::error::{DomainError, DomainResult, FieldError};
+use crate::identity::{Principal, Role};
+use crate::org::repo as org_repo;
+
+fn require_admin(p: &Principal) -> DomainResult<()> {
+    if p.has(Role::InstitutionAdmin) && !p.is_integration() {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden(
+            "only institution administrators change scheduling set-up",
+        ))
+    }
+}
+
+fn require_member(p: &Principal) -> DomainResult<()> {
+    if p.is_integration() || p.grants.is_empty() {
+        Err(DomainError::Forbidden(
+            "scheduling is for members of the organisation",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Collects range errors so one response names every bad field.
+#[derive(Default)]
+pub struct Check(Vec<FieldError>);
+
+impl Check {
+    pub fn range(&mut self, field: &str, v: Option<i32>, lo: i32, hi: i32) {
+        if let Some(v) = v
+            && !(lo..=hi).contains(&v)
+        {
+            self.fail(field, format!("must be between {lo} and {hi}"));
+        }
+    }
+    pub fn fail(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        });
+    }
+    pub fn done(self) -> DomainResult<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::Invalid(self.0))
+        }
+    }
+}
+
+pub async fn load_policy(c: &mut AsyncPgConnection) -> QueryResult<Policy> {
+    scheduling_policy::table
+        .select(Policy::as_select())
+        .first(c)
+        .await
+}
+
+pub async fn get_policy(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+) -> DomainResult<Policy> {
+    require_member(p)?;
+    tenancy
+        .tx(tenant, async |c| Ok(load_policy(c).await?))
+        .await
+}
+
+pub async fn update_policy(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+    expected_version: i32,
+    patch: PolicyPatch,
+) -> DomainResult<Policy> {
+    require_admin(p)?;
+    let mut check = Check::default();
+    check.range(
+        "/max_open_bookings_per_client",
+        patch.max_open_bookings_per_client,
+        1,
+        500,
+    );
+    check.range(
+        "/max_bookings_per_client_per_day",
+        patch.max_bookings_per_client_per_day,
+        1,
+        50,
+    );
+    check.range(
+        "/max_waitlist_entries_per_client",
+        patch.max_waitlist_entries_per_client,
+        0,
+        50,
+    );
+    check.range(
+        "/waitlist_offer_minutes",
+        patch.waitlist_offer_minutes,
+        5,
+        10080,
+    );
+    check.range("/waitlist_offer_batch", patch.waitlist_offer_batch, 1, 20);
+    check.done()?;
+    tenancy
+        .tx(tenant, async |c| {
+            let current = load_policy(c).await?;
+            if current.version != expected_version {
+                return Err(DomainError::PreconditionFailed {
+                    expected: expected_version,
+                    current: current.version,
+                });
+            }
+            let updated = diesel::update(scheduling_policy::table)
+                .filter(scheduling_policy::version.eq(expected_version))
+                .set((
+                    &patch,
+                    scheduling_policy::version.eq(scheduling_policy::version + 1),
+                    scheduling_policy::updated_at.eq(diesel::dsl::now),
+                ))
+                .returning(Policy::as_returning())
+                .get_result(c)
+                .await?;
+            audit::record(c, &Actor::from(p), Event::new("scheduling_policy.update")).await?;
+            Ok(updated)
+        })
+        .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Locations
+
+pub async fn list_locations(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+) -> DomainResult<Vec<Location>> {
+    require_member(p)?;
+    let staff = !p.grants.iter().all(|g| g.role == Role::Client);
+    tenancy
+        .tx(tenant, async |c| {
+            let mut q = locations::table.order(locations::name.asc()).into_boxed();
+            if !staff {
+                q = q.filter(locations::active.eq(true));
+            }
+            Ok(q.select(Location::as_select()).load(c).await?)
+        })
+        .await
+}
+
+async fn check_department(c: &mut AsyncPgConnection, d: Option<Uuid>) -> DomainResult<()> {
+    if let Some(d) = d
+        && org_repo::get_department(c, d).await?.is_none()
+    {
+        return Err(DomainError::invalid("/department_id", "no such department"));
+    }
+    Ok(())
+}
+
+pub async fn create_location(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+    new: NewLocation,
+) -> DomainResult<Location> {
+    require_admin(p)?;
+    parse_zone(&new.timezone).map_err(|m| DomainError::invalid("/timezone", m))?;
+    tenancy
+        .tx(tenant, async |c| {
+            check_department(c, new.department_id).await?;
+            let l = diesel::insert_into(locations::table)
+                .values(&new)
+                .returning(Location::as_returning())
+                .get_result(c)
+                .await
+                .map_err(|e| name_taken(e, "a location with this name already exists"))?;
+            audit::record(
+                c,
+                &Actor::from(p),
+                Event::new("location.create").on("location", l.id),
+            )
+            .await?;
+            Ok(l)
+        })
+        .await
+}
+
+fn name_taken(e: diesel::result::Error, message: &str) -> DomainError {
+    match &e {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => DomainError::Conflict(message.to_owned()),
+        _ => e.into(),
+    }
+}
+
+pub async fn update_location(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+    id: Uuid,
+    expected_version: i32,
+    patch: LocationPatch,
+) -> DomainResult<Location> {
+    require_member(p)?;
+    if let Some(tz) = &patch.timezone {
+        parse_zone(tz).map_err(|m| DomainError::invalid("/timezone", m))?;
+    }
+    tenancy
+        .tx(tenant, async |c| {
+            let current: Location = locations::table
+                .find(id)
+                .select(Location::as_select())
+                .first(c)
+                .await
+                .optional()?
+                .ok_or(DomainError::NotFound("location"))?;
+            require_admin(p)?;
+            if let Some(d) = patch.department_id {
+                check_department(c, d).await?;
+            }
+            let l = diesel::update(locations::table.find(id))
+                .filter(locations::version.eq(expected_version))
+                .set((
+                    &patch,
+                    locations::version.eq(locations::version + 1),
+                    locations::updated_at.eq(diesel::dsl::now),
+                ))
+                .returning(Location::as_returning())
+                .get_result(c)
+                .await
+                .optional()
+                .map_err(|e| name_taken(e, "a location with this name already exists"))?
+                .ok_or(DomainError::PreconditionFailed {
+                    expected: expected_version,
+                    current: current.version,
+                })?;
+            audit::record(
+                c,
+                &Actor::from(p),
+                Event::new("location.update").on("location", id),
+            )
+            .await?;
+            Ok(l)
+        })
+        .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Appointment types
+
+pub async fn get_type_row(
+    c: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<AppointmentType>> {
+    appointment_types::table
+        .find(id)
+        .select(AppointmentType::as_select())
+        .first(c)
+        .await
+        .optional()
+}
+
+fn is_client_only(p: &Principal) -> bool {
+    p.grants.iter().all(|g| g.role == Role::Client)
+}
+
+pub async fn list_types(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+) -> DomainResult<Vec<AppointmentType>> {
+    require_member(p)?;
+    let client_only = is_client_only(p);
+    tenancy
+        .tx(tenant, async |c| {
+            let mut q = appointment_types::table
+                .order(appointment_types::name.asc())
+                .into_boxed();
+            if client_only {
+                q = q
+                    .filter(appointment_types::active.eq(true))
+                    .filter(appointment_types::client_bookable.eq(true));
+            }
+            Ok(q.select(AppointmentType::as_select()).load(c).await?)
+        })
+        .await
+}
+
+pub async fn get_type(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+    id: Uuid,
+) -> DomainResult<AppointmentType> {
+    require_member(p)?;
+    let client_only = is_client_only(p);
+    tenancy
+        .tx(tenant, async |c| {
+            get_type_row(c, id)
+                .await?
+                .filter(|t| !client_only || (t.active && t.client_bookable))
+                .ok_or(DomainError::NotFound("appointment type"))
+        })
+        .await
+}
+
+/// Field-level checks shared by create and update (values as they will be after the change).
+fn check_type(check: &mut Check, t: &NewAppointmentType) {
+    check.range("/duration_minutes", Some(t.duration_minutes), 5, 480);
+    check.range(
+        "/buffer_before_minutes",
+        Some(t.buffer_before_minutes),
+        0,
+        240,
+    );
+    check.range(
+        "/buffer_after_minutes",
+        Some(t.buffer_after_minutes),
+        0,
+        240,
+    );
+    check.range(
+        "/slot_interval_minutes",
+        Some(t.slot_interval_minutes),
+        5,
+        480,
+    );
+    check.range("/min_notice_minutes", Some(t.min_notice_minutes), 0, 43200);
+    check.range("/max_advance_days", Some(t.max_advance_days), 1, 730);
+    check.range(
+        "/cancellation_window_minutes",
+        Some(t.cancellation_window_minutes),
+        0,
+        20160,
+    );
+    match Modality::parse(&t.modality) {
+        None => check.fail("/modality", "must be in_person or video"),
+        Some(Modality::InPerson) if t.location_id.is_none() => {
+            check.fail("/location_id", "an in-person type needs a location")
+        }
+        _ => {}
+    }
+}
+
+async fn check_type_refs(c: &mut AsyncPgConnection, t: &NewAppointmentType) -> DomainResult<()> {
+    check_department(c, t.department_id).await?;
+    if let Some(l) = t.location_id {
+        let ok: Option<bool> = locations::table
+            .find(l)
+            .select(locations::active)
+            .first(c)
+            .await
+            .optional()?;
+        if ok != Some(true) {
+            return Err(DomainError::invalid(
+                "/location_id",
+                "no such active location",
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub async fn create_type(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+    new: NewAppointmentType,
+) -> DomainResult<AppointmentType> {
+    require_admin(p)?;
+    let mut check = Check::default();
+    check_type(&mut check, &new);
+    check.done()?;
+    tenancy
+        .tx(tenant, async |c| {
+            check_type_refs(c, &new).await?;
+            let t = diesel::insert_into(appointment_types::table)
+                .values(&new)
+                .returning(AppointmentType::as_returning())
+                .get_result(c)
+                .await
+                .map_err(|e| name_taken(e, "an appointment type with this name already exists"))?;
+            audit::record(
+                c,
+                &Actor::from(p),
+                Event::new("appointment_type.create").on("appointment_type", t.id),
+            )
+            .await?;
+            Ok(t)
+        })
+        .await
+}
+
+pub async fn update_type(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+    id: Uuid,
+    expected_version: i32,
+    patch: AppointmentTypePatch,
+) -> DomainResult<AppointmentType> {
+    require_member(p)?;
+    let client_only = is_client_only(p);
+    tenancy
+        .tx(tenant, async |c| {
+            let current = get_type_row(c, id)
+                .await?
+                .filter(|t| !client_only || (t.active && t.client_bookable))
+                .ok_or(DomainError::NotFound("appointment type"))?;
+            require_admin(p)?;
+            let after = NewAppointmentType {
+                id,
+                name: patch.name.clone().unwrap_or(current.name.clone()),
+                duration_minutes: patch.duration_minutes.unwrap_or(current.duration_minutes),
+                buffer_before_minutes: patch
+                    .buffer_before_minutes
+                    .unwrap_or(current.buffer_before_minutes),
+                buffer_after_minutes: patch
+                    .buffer_after_minutes
+                    .unwrap_or(current.buffer_after_minutes),
+                slot_interval_minutes: patch
+                    .slot_interval_minutes
+                    .unwrap_or(current.slot_interval_minutes),
+                min_notice_minutes: patch
+                    .min_notice_minutes
+                    .unwrap_or(current.min_notice_minutes),
+                max_advance_days: patch.max_advance_days.unwrap_or(current.max_advance_days),
+                cancellation_window_minutes: patch
+                    .cancellation_window_minutes
+                    .unwrap_or(current.cancellation_window_minutes),
+                modality: patch.modality.clone().unwrap_or(current.modality.clone()),
+                location_id: patch.location_id.unwrap_or(current.location_id),
+                client_bookable: patch.client_bookable.unwrap_or(current.client_bookable),
+                requires_approval: patch.requires_approval.unwrap_or(current.requires_approval),
+                department_id: patch.department_id.unwrap_or(current.department_id),
+            };
+            let mut check = Check::default();
+            check_type(&mut check, &after);
+            check.done()?;
+            check_type_refs(c, &after).await?;
+            let t = diesel::update(appointment_types::table.find(id))
+                .filter(appointment_types::version.eq(expected_version))
+                .set((
+                    &patch,
+                    appointment_types::version.eq(appointment_types::version + 1),
+                    appointment_types::updated_at.eq(diesel::dsl::now),
+                ))
+                .returning(AppointmentType::as_returning())
+                .get_result(c)
+                .await
+                .optional()
+                .map_err(|e| name_taken(e, "an appointment type with this name already exists"))?
+                .ok_or(DomainError::PreconditionFailed {
+                    expected: expected_version,
+                    current: current.version,
+                })?;
+            audit::record(
+                c,
+                &Actor::from(p),
+                Event::new("appointment_type.update").on("appointment_type", id),
+            )
+            .await?;
+            Ok(t)
+        })
+        .await
+}
