@@ -146,7 +146,6 @@ pub async fn load_schedules(
     Ok(out)
 }
 
-#[expect(clippy::type_complexity, reason = "a column tuple, named once here")]
 fn override_columns() -> (
     availability_overrides::id,
     availability_overrides::provider_id,

@@ -176,7 +176,6 @@ fn reason(e: &DomainError) -> String {
 }
 
 /// Books every occurrence it can; the rest are reported.
-#[expect(clippy::too_many_arguments, reason = "the row's fields, passed straight through")]
 async fn materialise(
     c: &mut AsyncPgConnection,
     p: &Principal,
