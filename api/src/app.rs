@@ -73,7 +73,8 @@ pub fn build(
                 .swagger_ui()
                 .with_data(RouteLabel("docs")),
         )
-        .at("/platform/openapi.json", get(platform_openapi_json));
+        .at("/platform/openapi.json", get(platform_openapi_json))
+        .at("/ical/:tenant/:file", get(crate::ical::feed));
     if let Some(dir) = web_dir.filter(|d| d.join("index.html").exists()) {
         route = route.nest(
             "/",

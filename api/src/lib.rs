@@ -14,6 +14,7 @@ pub mod demo;
 pub mod diagnose;
 pub mod embedded_pg;
 pub mod http;
+pub mod ical;
 pub mod mail;
 pub mod openapi;
 pub mod platform;

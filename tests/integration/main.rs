@@ -22,6 +22,7 @@ mod mfa;
 mod migrations;
 mod platform;
 mod roles;
+mod scheduling;
 mod search_path;
 mod security;
 mod spec;

@@ -528,3 +528,28 @@ pub fn client_for(tenancy: Tenancy, key: &[u8]) -> TestClient<BoxEndpoint<'stati
     };
     TestClient::new(app::build(state, 1024, None).map_to_response().boxed())
 }
+
+/// Runs one SQL statement as the database owner, through psql (as the test databases are
+/// made), to set up what no API may do, such as moving a deadline into the past.
+pub async fn sql(url: &str, statement: &str) {
+    let out = tokio::process::Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", statement])
+        .output()
+        .await
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The instant of `hour`:00 local time on `date` in `zone`.
+pub fn at_local(date: chrono::NaiveDate, hour: u32, zone: &str) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    let tz: chrono_tz::Tz = zone.parse().expect("zone");
+    tz.from_local_datetime(&date.and_hms_opt(hour, 0, 0).expect("time"))
+        .earliest()
+        .expect("local time exists")
+        .with_timezone(&chrono::Utc)
+}

@@ -3,6 +3,7 @@
 
 mod access;
 mod accounts;
+mod appointments;
 mod audit;
 pub mod auth;
 mod clients;
@@ -10,6 +11,7 @@ mod departments;
 pub mod invitations;
 mod mfa;
 pub mod people;
+mod scheduling;
 mod security;
 pub mod tenant;
 pub mod types;
@@ -28,6 +30,10 @@ pub enum Tag {
     People,
     /// The tenant's append-only, hash-chained audit log.
     Audit,
+    /// Scheduling set-up and search: policy, locations, appointment types, availability, slots.
+    Scheduling,
+    /// Appointments, recurring series, the waitlist and calendar feeds.
+    Appointments,
 }
 
 pub type Api = (
@@ -42,6 +48,8 @@ pub type Api = (
     accounts::AccountsApi,
     security::SecurityApi,
     clients::ClientsApi,
+    scheduling::SchedulingApi,
+    appointments::AppointmentsApi,
 );
 
 pub fn api() -> Api {
@@ -57,5 +65,7 @@ pub fn api() -> Api {
         accounts::AccountsApi,
         security::SecurityApi,
         clients::ClientsApi,
+        scheduling::SchedulingApi,
+        appointments::AppointmentsApi,
     )
 }

@@ -199,7 +199,10 @@ async fn locked_row(c: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<A
         .optional()
 }
 
-#[expect(clippy::too_many_arguments, reason = "one column per argument of the event row")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one column per argument of the event row"
+)]
 pub async fn record_event(
     c: &mut AsyncPgConnection,
     appointment: Uuid,
@@ -412,7 +415,10 @@ pub struct Booked {
 }
 
 /// Inserts one appointment row (no checks beyond the database's).
-#[expect(clippy::too_many_arguments, reason = "the row's fields, passed straight through")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the row's fields, passed straight through"
+)]
 pub async fn insert(
     c: &mut AsyncPgConnection,
     p: &Principal,
@@ -625,7 +631,7 @@ pub async fn list(
     if let (Some(from), Some(to)) = (f.from, f.to)
         && to <= from
     {
-        return Err(DomainError::invalid("/to", "must be after from"));
+        return Err(DomainError::invalid("to", "must be after from"));
     }
     tenancy
         .tx(tenant, async |c| {

@@ -460,7 +460,10 @@ pub async fn retime(
                 .ok_or(DomainError::NotFound("appointment type"))?;
             let b = booking::booker(c, p, series.provider_id, Some(series.client_id)).await?;
             let rows = in_scope(c, &series, scope).await?;
-            let target = match (scope, <[AppointmentRow]>::first(&rows).and_then(|a| a.occurrence_local)) {
+            let target = match (
+                scope,
+                <[AppointmentRow]>::first(&rows).and_then(|a| a.occurrence_local),
+            ) {
                 (Scope::Following(_), Some(first)) => {
                     split(
                         c,

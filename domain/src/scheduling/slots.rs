@@ -135,11 +135,11 @@ pub async fn search(
         ));
     }
     if q.to < q.from {
-        return Err(DomainError::invalid("/to", "must not be before from"));
+        return Err(DomainError::invalid("to", "must not be before from"));
     }
     if (q.to - q.from).num_days() >= MAX_DAYS {
         return Err(DomainError::invalid(
-            "/to",
+            "to",
             format!("a search covers at most {MAX_DAYS} days"),
         ));
     }
@@ -154,17 +154,15 @@ pub async fn search(
             let t = get_type_row(c, q.type_id)
                 .await?
                 .filter(|t| t.active && (!client_only || t.client_bookable))
-                .ok_or_else(|| {
-                    DomainError::invalid("/type", "no such bookable appointment type")
-                })?;
+                .ok_or_else(|| DomainError::invalid("type", "no such bookable appointment type"))?;
             let providers: Vec<Uuid> = match q.providers {
                 Providers::One(id) => {
-                    super::reach::provider(c, id, "/provider").await?;
+                    super::reach::provider(c, id, "provider").await?;
                     vec![id]
                 }
                 Providers::Department(d) => {
                     if org_repo::get_department(c, d).await?.is_none() {
-                        return Err(DomainError::invalid("/department", "no such department"));
+                        return Err(DomainError::invalid("department", "no such department"));
                     }
                     let ids = org_repo::subtree_ids(c, &[d]).await?;
                     people::table
