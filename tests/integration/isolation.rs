@@ -33,6 +33,29 @@ fn body_for(operation_id: &str, ids: &HashMap<&str, String>, b_refresh: &str) ->
         "completeSetup" => {
             Some(json!({"token": "sco_not_a_real_token", "password": "a long enough password"}))
         }
+        "updateLocation" | "updateAppointmentType" => Some(json!({"name": "Renamed by A"})),
+        "createLocation" => Some(json!({"name": "Sweep", "timezone": "UTC"})),
+        "createAppointmentType" => {
+            Some(json!({"name": "Sweep", "duration_minutes": 30, "modality": "video"}))
+        }
+        "putAvailability" => Some(json!({"timezone": "UTC", "rules": []})),
+        "createAvailabilityOverride" => Some(json!({"date": "2030-01-07", "kind": "time_off"})),
+        "transitionAppointment" => Some(json!({"action": "cancel"})),
+        "rescheduleAppointment" => Some(json!({"starts_at": "2030-01-07T10:00:00Z"})),
+        "retimeSeries" => Some(json!({"scope": "all", "local_time": "11:00"})),
+        "cancelSeries" => Some(json!({"scope": "all"})),
+        "bookAppointment" => Some(
+            json!({"provider_id": ids["sched_provider"], "client_id": ids["person_id"],
+            "type_id": ids["type_id"], "starts_at": "2030-01-07T10:00:00Z"}),
+        ),
+        "createSeries" => Some(
+            json!({"provider_id": ids["sched_provider"], "client_id": ids["person_id"],
+            "type_id": ids["type_id"], "first_start": "2030-01-07T10:00:00", "rrule": "FREQ=WEEKLY;COUNT=2"}),
+        ),
+        "joinWaitlist" => Some(
+            json!({"client_id": ids["person_id"], "type_id": ids["type_id"],
+            "window_from": "2030-01-07T00:00:00Z", "window_until": "2030-01-08T00:00:00Z"}),
+        ),
         _ => None,
     }
 }
@@ -119,6 +142,16 @@ async fn every_operation_is_tenant_isolated() {
         ids.get_mut(slug)
             .expect("tenant")
             .insert("client_id", client);
+    }
+    // Scheduling in each tenant: a location, a type, a provider with hours, an override, an
+    // appointment, a series, a waitlist entry with an offer, a calendar feed.
+    for t in [&a, &b] {
+        let slug = t.tenant.slug.as_str();
+        let fx = crate::scheduling::fixture(&app, t).await;
+        let entry = ids.get_mut(slug).expect("tenant");
+        for (k, v) in fx {
+            entry.insert(k, v);
+        }
     }
     let a_login = app
         .post(
@@ -245,4 +278,23 @@ async fn every_operation_is_tenant_isolated() {
         Some(1),
         "A created a department in B"
     );
+    // B's appointment and series are untouched.
+    let r = app
+        .get(
+            "b",
+            Some(&b.admin_token),
+            &format!("/api/v1/appointments/{}", b_ids["appointment_id"]),
+        )
+        .await;
+    let appt = body(r).await;
+    assert_eq!(appt["version"], 1, "{appt}");
+    assert_eq!(appt["status"], "booked");
+    let r = app
+        .get(
+            "b",
+            Some(&b.admin_token),
+            &format!("/api/v1/appointment-series/{}", b_ids["series_id"]),
+        )
+        .await;
+    assert_eq!(body(r).await["series"]["version"], 1);
 }

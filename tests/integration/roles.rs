@@ -199,6 +199,51 @@ const MATRIX: &[(&str, Case, [Expect; 5])] = &[
     // The audit log: institution admins only.
     ("searchAuditEvents",     Plain,                   [A, F, F, F, F]),
     ("exportAuditEvents",     Plain,                   [A, F, F, F, F]),
+    // Scheduling set-up: read by every member; changed by institution admins.
+    ("getSchedulingPolicy",   Plain,                   [A, A, A, A, A]),
+    ("updateSchedulingPolicy", Plain,                  [A, F, F, F, F]),
+    ("listLocations",         Plain,                   [A, A, A, A, A]),
+    ("createLocation",        Plain,                   [A, F, F, F, F]),
+    ("updateLocation",        Plain,                   [A, F, F, F, F]),
+    ("listAppointmentTypes",  Plain,                   [A, A, A, A, A]),
+    ("getAppointmentType",    Plain,                   [A, A, A, A, A]),
+    ("createAppointmentType", Plain,                   [A, F, F, F, F]),
+    ("updateAppointmentType", Plain,                   [A, F, F, F, F]),
+    // Availability: the staff side reads any provider's; changing it is for the provider,
+    // front desk, institution admins and sub-admins of the provider's department
+    // (scheduling::reach). Clients never see it (404); they see slots.
+    ("getAvailability",       InSubtree,               [A, A, A, A, H]),
+    ("getAvailability",       OutsideSubtree,          [A, A, A, A, H]),
+    ("putAvailability",       InSubtree,               [A, A, A, A, H]),
+    ("putAvailability",       OutsideSubtree,          [A, F, F, A, H]),
+    ("createAvailabilityOverride", InSubtree,          [A, A, A, A, H]),
+    ("createAvailabilityOverride", OutsideSubtree,     [A, F, F, A, H]),
+    ("deleteAvailabilityOverride", FreshLeafInSubtree, [A, A, A, A, H]),
+    ("searchSlots",           Plain,                   [A, A, A, A, A]),
+    // Appointments: on calendars the caller manages, or a client's own.
+    ("listAppointments",      Plain,                   [A, A, A, A, A]),
+    ("bookAppointment",       ClientInSubtree,         [A, A, A, A, F]),
+    ("bookAppointment",       OutsideSubtree,          [A, F, F, A, F]),
+    ("getAppointment",        InSubtree,               [A, A, A, A, H]),
+    ("getAppointment",        OutsideSubtree,          [A, H, H, A, H]),
+    ("getAppointment",        SelfEntry,               [A, A, A, A, A]),
+    ("getAppointmentHistory", InSubtree,               [A, A, A, A, H]),
+    ("transitionAppointment", FreshLeafInSubtree,      [A, A, A, A, H]),
+    ("transitionAppointment", FreshLeafOutside,        [A, H, H, A, H]),
+    ("rescheduleAppointment", FreshLeafInSubtree,      [A, A, A, A, H]),
+    ("createSeries",          ClientInSubtree,         [A, A, A, A, F]),
+    ("getSeries",             InSubtree,               [A, A, A, A, H]),
+    ("retimeSeries",          FreshLeafInSubtree,      [A, A, A, A, H]),
+    ("cancelSeries",          FreshLeafInSubtree,      [A, A, A, A, H]),
+    // Waitlist: staff for any client on calendars they manage; a client for themselves.
+    ("listWaitlist",          Plain,                   [A, A, A, A, A]),
+    ("joinWaitlist",          ClientInSubtree,         [A, A, A, A, F]),
+    ("leaveWaitlist",         FreshLeafInSubtree,      [A, A, A, A, H]),
+    ("acceptWaitlistOffer",   FreshAccount,            [H, H, H, H, A]),
+    // Calendar feeds: providers and clients, of their own appointments.
+    ("listCalendarFeeds",     Plain,                   [F, F, A, F, A]),
+    ("createCalendarFeed",    Plain,                   [F, F, A, F, A]),
+    ("revokeCalendarFeed",    FreshAccount,            [H, H, A, H, A]),
 ];
 
 /// One operation as the spec describes it.
@@ -245,6 +290,8 @@ struct Call {
     token: Option<String>,
     /// A form-encoded body (the OAuth2 token endpoint).
     form: Option<String>,
+    /// A query string.
+    query: Option<String>,
 }
 
 impl Call {
@@ -258,6 +305,10 @@ impl Call {
     }
     fn form(mut self, form: String) -> Call {
         self.form = Some(form);
+        self
+    }
+    fn query(mut self, q: String) -> Call {
+        self.query = Some(q);
         self
     }
     fn if_match(mut self, etag: String) -> Call {
@@ -281,6 +332,18 @@ struct World<'a> {
     client_out: String,
     provider_out: String,
     counter: AtomicU32,
+    sched: Sched,
+}
+
+/// Scheduling targets: a type, a location, appointments and a series on the in-subtree
+/// provider's (role 2) and the outside provider's calendars.
+struct Sched {
+    type_id: String,
+    location: String,
+    appt_in: String,
+    appt_out: String,
+    appt_self: String,
+    series_in: String,
 }
 
 fn id_of(v: &Value) -> String {
@@ -369,6 +432,54 @@ impl World<'_> {
             )
             .await,
         );
+        // Scheduling: both providers work every day (UTC); one self-bookable type.
+        for p in [&people[2], &provider_out] {
+            crate::scheduling::hours(
+                app,
+                &t,
+                p,
+                "UTC",
+                crate::scheduling::all_week("00:00", "23:55"),
+            )
+            .await;
+        }
+        let type_id =
+            crate::scheduling::appointment_type(app, &t, "Matrix session", json!({})).await;
+        let r = app
+            .post(
+                SLUG,
+                Some(&t.admin_token),
+                "/api/v1/locations",
+                json!({"name": "Matrix clinic", "timezone": "UTC"}),
+            )
+            .await;
+        let location = id_of(&body(r).await);
+        let book = async |provider: &str, client: &str, minutes: i64| {
+            let r = crate::scheduling::book_as(
+                app,
+                SLUG,
+                &t.admin_token,
+                provider,
+                Some(client),
+                &type_id,
+                crate::scheduling::at(1, minutes),
+            )
+            .await;
+            assert_eq!(r.0.status().as_u16(), 201, "book for the matrix");
+            id_of(&body(r).await)
+        };
+        let appt_in = book(&people[2], &client_in, 600).await;
+        let appt_out = book(&provider_out, &client_out, 600).await;
+        let appt_self = book(&people[2], &people[4], 720).await;
+        let series_in = World::series(app, &t, &people[2], &client_in, &type_id, 400).await;
+        let sched = Sched {
+            type_id,
+            location,
+            appt_in,
+            appt_out,
+            appt_self,
+            series_in,
+        };
         World {
             app,
             t,
@@ -382,7 +493,83 @@ impl World<'_> {
             client_out,
             provider_out,
             counter: AtomicU32::new(0),
+            sched,
         }
+    }
+
+    /// A weekly series of two, starting `days` from now at 06:00 UTC.
+    async fn series(
+        app: &TestApp,
+        t: &TenantCtx,
+        provider: &str,
+        client: &str,
+        type_id: &str,
+        days: i64,
+    ) -> String {
+        let first = crate::scheduling::at(days, 360).naive_utc();
+        let r = app
+            .post(
+                SLUG,
+                Some(&t.admin_token),
+                "/api/v1/appointment-series",
+                json!({"provider_id": provider, "client_id": client, "type_id": type_id,
+                       "first_start": first.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                       "rrule": "FREQ=WEEKLY;COUNT=2"}),
+            )
+            .await;
+        assert_eq!(r.0.status().as_u16(), 201, "series for the matrix");
+        body(r).await["series"]["id"]
+            .as_str()
+            .expect("series id")
+            .to_owned()
+    }
+
+    /// A distinct 30-minute start on the in-subtree provider's calendar, days 2.. ahead.
+    fn slot(&self) -> String {
+        let n = i64::from(self.next());
+        crate::scheduling::at(2 + n / 40, (n % 40) * 30).to_rfc3339()
+    }
+
+    /// A fresh booking by the admin; returns its id.
+    async fn fresh_appointment(&self, provider: &str) -> String {
+        let (client, _) = self.fresh_person("client", &self.dept1a).await;
+        let r = self
+            .app
+            .post(
+                SLUG,
+                Some(self.admin()),
+                "/api/v1/appointments",
+                json!({"provider_id": provider, "client_id": client, "type_id": self.sched.type_id, "starts_at": self.slot()}),
+            )
+            .await;
+        assert_eq!(r.0.status().as_u16(), 201, "fresh appointment");
+        id_of(&body(r).await)
+    }
+
+    /// A fresh waitlist entry (for a fresh client unless `client` is given), by the admin.
+    async fn fresh_entry(
+        &self,
+        client: Option<&str>,
+        type_id: &str,
+        from: &str,
+        until: &str,
+    ) -> String {
+        let client = match client {
+            Some(c) => c.to_owned(),
+            None => self.fresh_person("client", &self.dept1a).await.0,
+        };
+        let r = self
+            .app
+            .post(
+                SLUG,
+                Some(self.admin()),
+                "/api/v1/waitlist",
+                json!({"client_id": client, "provider_id": self.people[2], "type_id": type_id,
+                       "window_from": from, "window_until": until}),
+            )
+            .await;
+        assert_eq!(r.0.status().as_u16(), 201, "fresh waitlist entry");
+        id_of(&body(r).await)
     }
 
     fn admin(&self) -> &str {
@@ -777,6 +964,262 @@ impl World<'_> {
                 let (id, _) = self.fresh_person(kind, department).await;
                 Call::default().body(json!({"person_id": id, "roles": [role]}))
             }
+            (
+                "getSchedulingPolicy"
+                | "listLocations"
+                | "listAppointmentTypes"
+                | "listAppointments"
+                | "listWaitlist"
+                | "listCalendarFeeds"
+                | "createCalendarFeed",
+                Plain,
+            ) => Call::default(),
+            ("updateSchedulingPolicy", Plain) => Call::default()
+                .if_match(self.etag("/api/v1/scheduling/policy").await)
+                .body(json!({"waitlist_offer_minutes": 120})),
+            ("createLocation", Plain) => Call::default()
+                .body(json!({"name": format!("Clinic {n}"), "timezone": "Europe/London"})),
+            ("updateLocation", Plain) => {
+                let loc = &self.sched.location;
+                // No single-location GET: the version is read from the list.
+                let list = body(
+                    self.app
+                        .get(SLUG, Some(self.admin()), "/api/v1/locations")
+                        .await,
+                )
+                .await;
+                let version = list
+                    .as_array()
+                    .and_then(|ls| ls.iter().find(|l| l["id"] == json!(loc)))
+                    .and_then(|l| l["version"].as_i64())
+                    .expect("location version");
+                Call::default()
+                    .id("location_id", loc)
+                    .if_match(format!("\"{version}\""))
+                    .body(json!({"address": format!("Street {n}")}))
+            }
+            ("getAppointmentType", Plain) => Call::default().id("type_id", &self.sched.type_id),
+            ("createAppointmentType", Plain) => Call::default().body(
+                json!({"name": format!("Type {n}"), "duration_minutes": 50, "modality": "video"}),
+            ),
+            ("updateAppointmentType", Plain) => Call::default()
+                .id("type_id", &self.sched.type_id)
+                .if_match(
+                    self.etag(&format!("/api/v1/appointment-types/{}", self.sched.type_id))
+                        .await,
+                )
+                .body(json!({"cancellation_window_minutes": 1440 + n})),
+            (
+                "getAvailability" | "putAvailability" | "createAvailabilityOverride",
+                InSubtree | OutsideSubtree,
+            ) => {
+                let provider = if case == InSubtree {
+                    &self.people[2]
+                } else {
+                    &self.provider_out
+                };
+                let call = Call::default().id("provider_id", provider);
+                match op_id {
+                    "getAvailability" => call,
+                    "putAvailability" => call
+                        .if_match(self.etag(&format!("/api/v1/providers/{provider}/availability")).await)
+                        .body(json!({"timezone": "UTC", "rules": crate::scheduling::all_week("00:00", "23:55")})),
+                    _ => call.body(json!({"date": "2031-01-01", "kind": "extra", "start": format!("{:02}:00", n % 24), "end": format!("{:02}:30", n % 24)})),
+                }
+            }
+            ("deleteAvailabilityOverride", FreshLeafInSubtree) => {
+                let provider = &self.people[2];
+                let r = self
+                    .app
+                    .post(
+                        SLUG,
+                        Some(self.admin()),
+                        &format!("/api/v1/providers/{provider}/availability/overrides"),
+                        json!({"date": "2031-02-01", "kind": "time_off"}),
+                    )
+                    .await;
+                let o = id_of(&body(r).await);
+                Call::default()
+                    .id("provider_id", provider)
+                    .id("override_id", &o)
+            }
+            ("searchSlots", Plain) => {
+                let day = (chrono::Utc::now() + chrono::Duration::days(3)).date_naive();
+                // Query parameters travel in the path template's place.
+                Call::default().query(format!(
+                    "type={}&provider={}&from={day}&to={day}&tz=America/Toronto",
+                    self.sched.type_id, self.people[2]
+                ))
+            }
+            ("bookAppointment", ClientInSubtree | OutsideSubtree) => {
+                let (provider, client) = if case == ClientInSubtree {
+                    (
+                        self.people[2].clone(),
+                        self.fresh_person("client", &self.dept1a).await.0,
+                    )
+                } else {
+                    (
+                        self.provider_out.clone(),
+                        self.fresh_person("client", &self.site2).await.0,
+                    )
+                };
+                Call::default().body(json!({"provider_id": provider, "client_id": client,
+                    "type_id": self.sched.type_id, "starts_at": self.slot()}))
+            }
+            (
+                "getAppointment" | "getAppointmentHistory",
+                InSubtree | OutsideSubtree | SelfEntry,
+            ) => {
+                let id = match case {
+                    InSubtree => &self.sched.appt_in,
+                    OutsideSubtree => &self.sched.appt_out,
+                    _ => &self.sched.appt_self,
+                };
+                Call::default().id("appointment_id", id)
+            }
+            (
+                "transitionAppointment" | "rescheduleAppointment",
+                FreshLeafInSubtree | FreshLeafOutside,
+            ) => {
+                let provider = if case == FreshLeafInSubtree {
+                    self.people[2].clone()
+                } else {
+                    self.provider_out.clone()
+                };
+                let id = self.fresh_appointment(&provider).await;
+                let call = Call::default()
+                    .id("appointment_id", &id)
+                    .if_match(self.etag(&format!("/api/v1/appointments/{id}")).await);
+                if op_id == "transitionAppointment" {
+                    call.body(json!({"action": "cancel", "reason": "scheduling_error"}))
+                } else {
+                    call.body(json!({"starts_at": self.slot()}))
+                }
+            }
+            ("createSeries", ClientInSubtree) => {
+                let (client, _) = self.fresh_person("client", &self.dept1a).await;
+                let first = crate::scheduling::at(200 + i64::from(n) * 15, 360).naive_utc();
+                Call::default().body(json!({"provider_id": self.people[2], "client_id": client,
+                    "type_id": self.sched.type_id, "first_start": first.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                    "rrule": "FREQ=WEEKLY;COUNT=2"}))
+            }
+            ("getSeries", InSubtree) => Call::default().id("series_id", &self.sched.series_in),
+            ("retimeSeries" | "cancelSeries", FreshLeafInSubtree) => {
+                let (client, _) = self.fresh_person("client", &self.dept1a).await;
+                let id = World::series(
+                    self.app,
+                    &self.t,
+                    &self.people[2],
+                    &client,
+                    &self.sched.type_id,
+                    450 + i64::from(n) * 15,
+                )
+                .await;
+                let call = Call::default()
+                    .id("series_id", &id)
+                    .if_match(self.etag(&format!("/api/v1/appointment-series/{id}")).await);
+                if op_id == "retimeSeries" {
+                    call.body(json!({"scope": "all", "local_time": "07:00"}))
+                } else {
+                    call.body(json!({"scope": "all"}))
+                }
+            }
+            ("joinWaitlist", ClientInSubtree) => {
+                let (client, _) = self.fresh_person("client", &self.dept1a).await;
+                Call::default().body(json!({"client_id": client, "provider_id": self.people[2],
+                    "type_id": self.sched.type_id,
+                    "window_from": crate::scheduling::at(30, 0).to_rfc3339(),
+                    "window_until": crate::scheduling::at(31, 0).to_rfc3339()}))
+            }
+            ("leaveWaitlist", FreshLeafInSubtree) => {
+                let e = self
+                    .fresh_entry(
+                        None,
+                        &self.sched.type_id,
+                        &crate::scheduling::at(30, 0).to_rfc3339(),
+                        &crate::scheduling::at(31, 0).to_rfc3339(),
+                    )
+                    .await;
+                Call::default().id("entry_id", &e)
+            }
+            ("acceptWaitlistOffer", FreshAccount) => {
+                // A type of its own, so no other entry competes for the offer; the signed-in
+                // client waits when the row is the client's, a fresh client otherwise.
+                let type_id = crate::scheduling::appointment_type(
+                    self.app,
+                    &self.t,
+                    &format!("Offer {n}"),
+                    json!({}),
+                )
+                .await;
+                let day = 40 + i64::from(n % 40);
+                let start = crate::scheduling::at(day, 600);
+                let waiter = (r == 4).then(|| self.people[4].clone());
+                let entry = self
+                    .fresh_entry(
+                        waiter.as_deref(),
+                        &type_id,
+                        &crate::scheduling::at(day, 0).to_rfc3339(),
+                        &crate::scheduling::at(day + 1, 0).to_rfc3339(),
+                    )
+                    .await;
+                let (holder, _) = self.fresh_person("client", &self.dept1a).await;
+                let b = crate::scheduling::book_as(
+                    self.app,
+                    SLUG,
+                    self.admin(),
+                    &self.people[2],
+                    Some(&holder),
+                    &type_id,
+                    start,
+                )
+                .await;
+                let tag =
+                    b.0.headers()
+                        .get("etag")
+                        .and_then(|v| v.to_str().ok())
+                        .expect("etag")
+                        .to_owned();
+                let held = id_of(&body(b).await);
+                let c = crate::scheduling::send(
+                    self.app,
+                    Method::POST,
+                    SLUG,
+                    self.admin(),
+                    &format!("/api/v1/appointments/{held}/transitions"),
+                    Some(&tag),
+                    Some(json!({"action": "cancel"})),
+                )
+                .await;
+                assert_eq!(c.0.status().as_u16(), 200, "free the slot");
+                let list = body(
+                    self.app
+                        .get(SLUG, Some(self.admin()), "/api/v1/waitlist")
+                        .await,
+                )
+                .await;
+                let offer = list
+                    .as_array()
+                    .and_then(|es| es.iter().find(|e| e["id"] == json!(entry)))
+                    .and_then(|e| e["offers"][0]["id"].as_str())
+                    .expect("an offer")
+                    .to_owned();
+                Call::default().id("offer_id", &offer)
+            }
+            ("revokeCalendarFeed", FreshAccount) => {
+                // The caller's own feed where it may have one, else the provider's.
+                let owner = if r == 2 || r == 4 {
+                    &self.tokens[r]
+                } else {
+                    &self.tokens[2]
+                };
+                let f = self
+                    .app
+                    .post(SLUG, Some(owner), "/api/v1/calendar-feeds", json!({}))
+                    .await;
+                let id = id_of(&body(f).await);
+                Call::default().id("feed_id", &id)
+            }
             _ => panic!("{op_id}: the roles matrix has no request for {case:?}"),
         }
     }
@@ -894,6 +1337,14 @@ impl World<'_> {
             .id("grant_id", &self.site2)
             .id("account_id", &self.site2)
             .id("client_id", &self.site2)
+            .id("location_id", &self.site2)
+            .id("type_id", &self.site2)
+            .id("override_id", &self.site2)
+            .id("appointment_id", &self.site2)
+            .id("series_id", &self.site2)
+            .id("entry_id", &self.site2)
+            .id("offer_id", &self.site2)
+            .id("feed_id", &self.site2)
             .if_match("\"1\"".to_owned());
         match op_id {
             "createDepartment" => call.body(json!({"name": "Anon", "kind": "unit", "parent_id": null})),
@@ -920,6 +1371,9 @@ impl World<'_> {
                     panic!("{op_id}: path parameter `{name}` is not supplied by the roles matrix")
                 });
             uri = uri.replace(&format!("{{{name}}}"), value);
+        }
+        if let Some(q) = &call.query {
+            uri = format!("{uri}?{q}");
         }
         let mut req = self
             .app

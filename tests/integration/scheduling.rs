@@ -187,6 +187,122 @@ pub async fn book_as(
     app.post(slug, Some(token), "/api/v1/appointments", b).await
 }
 
+/// One of every scheduling resource in tenant `t`, by the path-parameter name the spec uses
+/// (plus `sched_provider`, a provider with hours): for the cross-tenant sweep and the role matrix.
+pub async fn fixture(app: &TestApp, t: &TenantCtx) -> Vec<(&'static str, String)> {
+    let slug = t.tenant.slug.as_str();
+    let cal = calendar(app, t, "fx", "UTC").await;
+    let r = app
+        .post(
+            slug,
+            Some(&t.admin_token),
+            "/api/v1/locations",
+            json!({"name": "Main clinic", "timezone": "UTC"}),
+        )
+        .await;
+    assert_eq!(r.0.status().as_u16(), 201);
+    let location = body(r).await["id"].as_str().expect("id").to_owned();
+    let r = app
+        .post(
+            slug,
+            Some(&t.admin_token),
+            &format!("/api/v1/providers/{}/availability/overrides", cal.provider),
+            json!({"date": "2030-01-01", "kind": "time_off"}),
+        )
+        .await;
+    assert_eq!(r.0.status().as_u16(), 201);
+    let override_id = body(r).await["id"].as_str().expect("id").to_owned();
+    let r = book_as(
+        app,
+        slug,
+        &t.admin_token,
+        &cal.provider,
+        Some(&cal.client),
+        &cal.type_id,
+        at(8, 600),
+    )
+    .await;
+    assert_eq!(r.0.status().as_u16(), 201);
+    let appointment = body(r).await["id"].as_str().expect("id").to_owned();
+    let first = (Utc::now() + Duration::days(20)).date_naive();
+    let r = app
+        .post(
+            slug,
+            Some(&t.admin_token),
+            "/api/v1/appointment-series",
+            json!({"provider_id": cal.provider, "client_id": cal.client, "type_id": cal.type_id,
+                   "first_start": format!("{first}T09:00:00"), "rrule": "FREQ=WEEKLY;COUNT=3"}),
+        )
+        .await;
+    assert_eq!(r.0.status().as_u16(), 201);
+    let series = body(r).await["series"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // A waiting client and a freed slot: an offer.
+    let r = app
+        .post(
+            slug,
+            Some(&cal.client_token),
+            "/api/v1/waitlist",
+            json!({"provider_id": cal.provider, "type_id": cal.type_id,
+                   "window_from": at(9, 0).to_rfc3339(), "window_until": at(10, 0).to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(r.0.status().as_u16(), 201);
+    let entry = body(r).await["id"].as_str().expect("id").to_owned();
+    let other = client(app, t, "fx-other").await;
+    let r = book_as(
+        app,
+        slug,
+        &t.admin_token,
+        &cal.provider,
+        Some(&other),
+        &cal.type_id,
+        at(9, 600),
+    )
+    .await;
+    let tag = etag_of(&r);
+    let freed = body(r).await["id"].as_str().expect("id").to_owned();
+    let r = send(
+        app,
+        Method::POST,
+        slug,
+        &t.admin_token,
+        &format!("/api/v1/appointments/{freed}/transitions"),
+        Some(&tag),
+        Some(json!({"action": "cancel"})),
+    )
+    .await;
+    assert_eq!(r.0.status().as_u16(), 200);
+    let w = body(
+        app.get(slug, Some(&cal.client_token), "/api/v1/waitlist")
+            .await,
+    )
+    .await;
+    let offer = w[0]["offers"][0]["id"].as_str().expect("offer").to_owned();
+    let r = app
+        .post(
+            slug,
+            Some(&cal.provider_token),
+            "/api/v1/calendar-feeds",
+            json!({}),
+        )
+        .await;
+    let feed = body(r).await["id"].as_str().expect("id").to_owned();
+    vec![
+        ("location_id", location),
+        ("type_id", cal.type_id),
+        ("sched_provider", cal.provider),
+        ("override_id", override_id),
+        ("appointment_id", appointment),
+        ("series_id", series),
+        ("entry_id", entry),
+        ("offer_id", offer),
+        ("feed_id", feed),
+    ]
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_finds_books_reschedules_and_cancels() {
     let app = TestApp::new().await;
