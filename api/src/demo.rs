@@ -265,6 +265,7 @@ async fn seed(tenancy: &Tenancy, t: &TenantRef) -> anyhow::Result<String> {
         },
     ];
     let mut provider_id = None;
+    let mut providers = Vec::new();
     let mut client_ids = Vec::new();
     for DemoAccount {
         kind,
@@ -279,7 +280,10 @@ async fn seed(tenancy: &Tenancy, t: &TenantRef) -> anyhow::Result<String> {
         let pw = generated_password();
         let pid = person(tenancy, t, kind, given, family, email, Some(department)).await?;
         match kind {
-            PersonKind::Provider => provider_id = Some(pid),
+            PersonKind::Provider => {
+                provider_id = Some(pid);
+                providers.push((pid, "America/Toronto"));
+            }
             PersonKind::Client => client_ids.push(pid),
             PersonKind::Staff => {}
         }
@@ -329,7 +333,18 @@ async fn seed(tenancy: &Tenancy, t: &TenantRef) -> anyhow::Result<String> {
         if kind == PersonKind::Client && department == mood {
             client_ids.push(pid);
         }
+        if kind == PersonKind::Provider {
+            // The community clinic's counsellor works from Vancouver.
+            let zone = if department == counselling {
+                "America/Vancouver"
+            } else {
+                "America/Toronto"
+            };
+            providers.push((pid, zone));
+        }
     }
+    // Something to book: a clinic, three appointment types, everyone's working hours.
+    domain::scheduling::setup::seed_demo(tenancy, t, hospital, &providers).await?;
     // The demo provider's caseload: the Mood Disorders Clinic's clients.
     if let Some(provider) = provider_id {
         for client in client_ids {

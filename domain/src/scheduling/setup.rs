@@ -479,3 +479,104 @@ pub async fn update_type(
         })
         .await
 }
+
+/// The demo institution's scheduling set-up: a clinic, three appointment types and working
+/// hours for the given providers (weekdays 09:00–17:00 and Saturday mornings, in each
+/// provider's zone). Used by `swiftacare demo` only; never on a real tenant.
+pub async fn seed_demo(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    department: Uuid,
+    providers: &[(Uuid, &str)],
+) -> DomainResult<()> {
+    use super::schema::{availability_rules, provider_schedules};
+    tenancy
+        .tx(tenant, async |c| {
+            let clinic = Uuid::now_v7();
+            diesel::insert_into(locations::table)
+                .values(&NewLocation {
+                    id: clinic,
+                    name: "Riverside General – Outpatient Wing".into(),
+                    address: Some("200 Riverside Drive, 3rd floor".into()),
+                    timezone: "America/Toronto".into(),
+                    department_id: Some(department),
+                })
+                .execute(c)
+                .await?;
+            let kinds = [
+                ("Therapy session (50 min)", 50, 10, 60, "video", None, false),
+                (
+                    "Intake assessment (90 min)",
+                    90,
+                    0,
+                    90,
+                    "in_person",
+                    Some(clinic),
+                    true,
+                ),
+                (
+                    "Medication follow-up (30 min)",
+                    30,
+                    5,
+                    30,
+                    "video",
+                    None,
+                    false,
+                ),
+            ];
+            for (name, duration, after, interval, modality, location, approval) in kinds {
+                diesel::insert_into(appointment_types::table)
+                    .values(&NewAppointmentType {
+                        id: Uuid::now_v7(),
+                        name: name.into(),
+                        duration_minutes: duration,
+                        buffer_before_minutes: 0,
+                        buffer_after_minutes: after,
+                        slot_interval_minutes: interval,
+                        min_notice_minutes: 0,
+                        max_advance_days: 120,
+                        cancellation_window_minutes: 1440,
+                        modality: modality.into(),
+                        location_id: location,
+                        client_bookable: true,
+                        requires_approval: approval,
+                        department_id: None,
+                    })
+                    .execute(c)
+                    .await?;
+            }
+            for (provider, zone) in providers {
+                diesel::insert_into(provider_schedules::table)
+                    .values((
+                        provider_schedules::provider_id.eq(provider),
+                        provider_schedules::timezone.eq(*zone),
+                    ))
+                    .execute(c)
+                    .await?;
+                let nine = chrono::NaiveTime::from_hms_opt(9, 0, 0);
+                let five = chrono::NaiveTime::from_hms_opt(17, 0, 0);
+                let ten = chrono::NaiveTime::from_hms_opt(10, 0, 0);
+                let two = chrono::NaiveTime::from_hms_opt(14, 0, 0);
+                let days = (1..=5)
+                    .map(|d| (d, nine, five))
+                    .chain(std::iter::once((6, ten, two)));
+                for (weekday, start, end) in days {
+                    let (Some(start), Some(end)) = (start, end) else {
+                        continue;
+                    };
+                    diesel::insert_into(availability_rules::table)
+                        .values((
+                            availability_rules::id.eq(Uuid::now_v7()),
+                            availability_rules::provider_id.eq(provider),
+                            availability_rules::weekday.eq(weekday as i16),
+                            availability_rules::start_time.eq(start),
+                            availability_rules::end_time.eq(end),
+                        ))
+                        .execute(c)
+                        .await?;
+                }
+            }
+            Ok(())
+        })
+        .await
+}
