@@ -221,6 +221,7 @@ CREATE TABLE waitlist_offers (
 );
 CREATE INDEX waitlist_offers_entry ON waitlist_offers (entry_id);
 CREATE INDEX waitlist_offers_slot ON waitlist_offers (provider_id, starts_at) WHERE status = 'open';
+CREATE INDEX waitlist_offers_open_expiry ON waitlist_offers (expires_at) WHERE status = 'open';
 
 -- iCalendar feeds at unguessable, revocable URLs; only the token's hash is stored.
 CREATE TABLE calendar_feeds (
