@@ -749,6 +749,31 @@ async fn bad_input_is_named_and_changes_nothing() {
     )
     .await;
     assert_eq!(p["errors"][0]["field"], "to", "{p}");
+    // Dates far outside any calendar.
+    let p = problem(
+        slots("from=+200000-01-01&to=+200000-01-02&tz=UTC".into()).await,
+        400,
+    )
+    .await;
+    assert!(p.to_string().contains("from"), "names the parameter: {p}");
+    let p = problem(
+        slots("from=1900-01-01&to=1900-01-02&tz=UTC".into()).await,
+        422,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "from", "{p}");
+    // A series starting in the far future.
+    let r = app
+        .post(
+            "bad",
+            Some(&t.admin_token),
+            "/api/v1/appointment-series",
+            json!({"provider_id": cal.provider, "client_id": cal.client, "type_id": cal.type_id,
+                   "first_start": "9999-01-04T10:00:00", "rrule": "FREQ=WEEKLY;COUNT=2"}),
+        )
+        .await;
+    let p = problem(r, 422).await;
+    assert_eq!(p["errors"][0]["field"], "/first_start", "{p}");
     // Unknown availability zone and inverted hours.
     let path = format!("/api/v1/providers/{}/availability", cal.provider);
     let tag = etag_of(&app.get("bad", Some(&t.admin_token), &path).await);

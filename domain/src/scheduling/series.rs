@@ -239,11 +239,18 @@ pub async fn create(
                     DomainError::invalid("/type_id", "no such active appointment type")
                 })?;
             let tz = booking::provider_zone(c, b.provider.id).await?;
-            let locals = expand(&new.rrule, tz, new.first_local)
-                .map_err(|m| DomainError::invalid("/rrule", m))?;
-            if local_start(tz, new.first_local) <= Utc::now() {
+            let first = local_start(tz, new.first_local);
+            if first <= Utc::now() {
                 return Err(DomainError::invalid("/first_start", "is in the past"));
             }
+            if first > Utc::now() + Duration::days(730) {
+                return Err(DomainError::invalid(
+                    "/first_start",
+                    "is more than two years ahead",
+                ));
+            }
+            let locals = expand(&new.rrule, tz, new.first_local)
+                .map_err(|m| DomainError::invalid("/rrule", m))?;
             let series = diesel::insert_into(appointment_series::table)
                 .values((
                     appointment_series::id.eq(Uuid::now_v7()),

@@ -134,6 +134,13 @@ pub async fn search(
             "slot search is for members of the organisation",
         ));
     }
+    let today = Utc::now().date_naive();
+    if q.from < today - Duration::days(366) || q.from > today + Duration::days(800) {
+        return Err(DomainError::invalid(
+            "from",
+            "must be within a year before and about two years after today",
+        ));
+    }
     if q.to < q.from {
         return Err(DomainError::invalid("to", "must not be before from"));
     }
