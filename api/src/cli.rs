@@ -36,6 +36,9 @@ pub enum Command {
     },
     /// Migrate the control schema, then every tenant schema; prints a per-tenant summary.
     Migrate,
+    /// Run jobs (reminders, …) over RabbitMQ: relay the outbox and consume (needs
+    /// SWIFTACARE_AMQP_URL; without it `serve` runs the jobs itself).
+    Worker,
     /// Manage tenants.
     Tenant {
         #[command(subcommand)]
@@ -185,6 +188,20 @@ async fn run_with(command: Command, config: &Config, tenancy: &Tenancy) -> anyho
                 print!("{seeded}");
             }
             crate::serve::serve(config, tenancy.clone()).await
+        }
+        Command::Worker => {
+            let Some(url) = config.amqp_url.clone() else {
+                bail!(
+                    "SWIFTACARE_AMQP_URL is not set: without a broker, `swiftacare serve` runs the jobs itself"
+                );
+            };
+            let mailer = std::sync::Arc::new(config.mailer()?);
+            println!("Swiftacare worker: relaying the outbox to RabbitMQ and consuming jobs.");
+            let runner = crate::jobs::Runner::new(tenancy.clone(), mailer);
+            tokio::select! {
+                () = crate::jobs::amqp::run_worker(runner, url) => Ok(()),
+                _ = tokio::signal::ctrl_c() => Ok(()),
+            }
         }
         Command::Migrate => {
             let report =

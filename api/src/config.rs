@@ -44,6 +44,8 @@ pub struct Config {
     pub mail_from: String,
     /// `None` → sign-in throttling counters live in this process.
     pub redis_url: Option<String>,
+    /// RabbitMQ for jobs (`swiftacare worker`); `None` → `serve` runs the outbox itself.
+    pub amqp_url: Option<String>,
     pub redis_prefix: String,
     pub trust_forwarded_for: bool,
     /// The access-token signing key (≥ 32 bytes); `None` → a key file in `data_dir`.
@@ -237,6 +239,16 @@ impl Config {
                     return Err(ConfigError {
                         var: "SWIFTACARE_REDIS_URL",
                         problem: "must be a redis:// or redis+unix:// URL (TLS to Redis is not built in yet: use a local TLS tunnel)".into(),
+                    });
+                }
+                None => None,
+            },
+            amqp_url: match var(env, "SWIFTACARE_AMQP_URL") {
+                Some(u) if u.starts_with("amqp://") || u.starts_with("amqps://") => Some(u),
+                Some(_) => {
+                    return Err(ConfigError {
+                        var: "SWIFTACARE_AMQP_URL",
+                        problem: "must be an amqp:// or amqps:// URL (with the vhost as its path, e.g. amqp://guest:guest@127.0.0.1:5672/%2f)".into(),
                     });
                 }
                 None => None,

@@ -15,6 +15,7 @@ pub mod diagnose;
 pub mod embedded_pg;
 pub mod http;
 pub mod ical;
+pub mod jobs;
 pub mod mail;
 pub mod openapi;
 pub mod platform;

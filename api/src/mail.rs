@@ -58,8 +58,20 @@ impl Mailer {
     }
 
     pub async fn send(&self, to: &str, subject: &str, text: String) -> Result<(), MailError> {
+        self.send_with_id(to, subject, text, None).await
+    }
+
+    /// As [`Mailer::send`], with a fixed `Message-ID` (so a receiver can spot a duplicate).
+    pub async fn send_with_id(
+        &self,
+        to: &str,
+        subject: &str,
+        text: String,
+        message_id: Option<String>,
+    ) -> Result<(), MailError> {
         let to: Mailbox = to.parse().map_err(|e| MailError::Address(format!("{e}")))?;
         let message = Message::builder()
+            .message_id(message_id.map(|id| format!("<{id}>")))
             .from(self.from.clone())
             .to(to)
             .subject(subject)

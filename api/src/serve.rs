@@ -23,6 +23,14 @@ pub async fn serve(config: &Config, tenancy: Tenancy) -> anyhow::Result<()> {
         built.join("index.html").exists().then_some(built)
     });
     let sweeper = tokio::spawn(waitlist_sweeper(state.tenancy.clone()));
+    // Without a broker, this process runs the job outbox itself (`swiftacare worker` does it
+    // over RabbitMQ when SWIFTACARE_AMQP_URL is set).
+    let embedded_jobs = config.amqp_url.is_none().then(|| {
+        tracing::info!("no SWIFTACARE_AMQP_URL: running jobs from the outbox in this process");
+        tokio::spawn(
+            crate::jobs::Runner::new(state.tenancy.clone(), state.mailer.clone()).run_embedded(),
+        )
+    });
     let endpoint = app::build(state, config.max_body_bytes, web_dir);
     let listener = TcpListener::bind(config.addr);
     println!(
@@ -39,6 +47,9 @@ pub async fn serve(config: &Config, tenancy: Tenancy) -> anyhow::Result<()> {
         )
         .await?;
     sweeper.abort();
+    if let Some(j) = embedded_jobs {
+        j.abort();
+    }
     tracing::info!("stopped");
     Ok(())
 }

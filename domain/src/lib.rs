@@ -11,6 +11,7 @@ pub mod access;
 pub mod audit;
 pub mod error;
 pub mod identity;
+pub mod jobs;
 pub mod org;
 pub mod page;
 pub mod platform;

@@ -44,6 +44,20 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 fi
 redis-cli -h 127.0.0.1 ping >/dev/null || { echo "Redis is not reachable on 127.0.0.1:6379" >&2; exit 1; }
 
+# --- RabbitMQ (the job tests use their own vhost each, made and deleted with rabbitmqctl) ---
+if ! command -v rabbitmqctl >/dev/null; then
+  echo "ensure-services: installing RabbitMQ"
+  apt_install rabbitmq-server
+fi
+if ! as_root rabbitmqctl -q status >/dev/null 2>&1; then
+  echo "ensure-services: starting RabbitMQ"
+  as_root rabbitmq-server -detached
+  for _ in $(seq 1 60); do as_root rabbitmqctl -q status >/dev/null 2>&1 && break; sleep 1; done
+fi
+as_root rabbitmqctl -q await_startup >/dev/null 2>&1 || { echo "RabbitMQ is not running" >&2; exit 1; }
+# A node stopped with `rabbitmqctl stop_app` (by a fault test that was interrupted) is restarted.
+as_root rabbitmqctl -q start_app >/dev/null 2>&1 || true
+
 # --- aiosmtpd (the real SMTP server the mail tests start) ---
 if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
   echo "ensure-services: installing aiosmtpd"
@@ -55,4 +69,4 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   echo "ensure-services: installing cargo-nextest"
   cargo install --locked cargo-nextest
 fi
-echo "ensure-services: PostgreSQL (127.0.0.1:5432), Redis (127.0.0.1:6379), aiosmtpd and cargo-nextest ready"
+echo "ensure-services: PostgreSQL (127.0.0.1:5432), Redis (127.0.0.1:6379), RabbitMQ (127.0.0.1:5672), aiosmtpd and cargo-nextest ready"

@@ -132,6 +132,37 @@ impl Tenancy {
             .await
     }
 
+    /// Runs `f` in a transaction on `shard`, for the per-shard job outbox
+    /// (`swiftacare_jobs.outbox`, schema-qualified). The search_path stays empty: no tenant
+    /// table is reachable from here; a job re-enters its tenant through [`Tenancy::tx`].
+    pub async fn jobs_tx<R, E, F>(&self, shard: &ShardId, f: F) -> Result<R, E>
+    where
+        F: for<'r> TxFn<&'r mut AsyncPgConnection, Result<R, E>, Fut: Send> + Send,
+        E: From<diesel::result::Error> + From<DoorError> + Send,
+        R: Send,
+    {
+        let mut pooled = self.checkout(shard).await?;
+        let conn: &mut AsyncPgConnection = &mut pooled;
+        conn.transaction(async move |c: &mut AsyncPgConnection| f(c).await)
+            .await
+    }
+
+    /// The configured shards.
+    pub fn shard_ids(&self) -> Vec<ShardId> {
+        self.inner.pools.keys().cloned().collect()
+    }
+
+    /// A tenant by its registry id (jobs carry the id), straight from the registry.
+    pub async fn resolve_id(&self, id: i64) -> Result<Option<TenantRef>, DoorError> {
+        self.control_tx(async |c| {
+            crate::registry::repo::find_id(c, id)
+                .await
+                .map(|r| r.map(|r| r.tenant))
+                .map_err(DoorError::from)
+        })
+        .await
+    }
+
     /// Resolves a tenant by slug through the cache (see [`crate::registry`]).
     pub async fn resolve(&self, slug: &crate::Slug) -> Result<Option<TenantRef>, DoorError> {
         self.inner.registry.resolve(self, slug).await

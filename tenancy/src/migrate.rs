@@ -127,6 +127,32 @@ where
     .map_err(|e| MigrateError::Task(e.to_string()))?
 }
 
+/// The per-shard job outbox (idempotent DDL, run on every `migrate`). Rows carry their tenant's
+/// registry id; `status` goes pending → published (broker mode) → done, or dead after the
+/// bounded retries. No personal data: payloads hold ids only.
+const JOBS_SCHEMA: &[&str] = &[
+    "CREATE SCHEMA IF NOT EXISTS swiftacare_jobs",
+    "REVOKE ALL ON SCHEMA swiftacare_jobs FROM PUBLIC",
+    "CREATE TABLE IF NOT EXISTS swiftacare_jobs.outbox (
+        id           uuid PRIMARY KEY,
+        tenant_id    bigint NOT NULL,
+        kind         text NOT NULL CHECK (length(kind) BETWEEN 1 AND 100),
+        payload      jsonb NOT NULL,
+        available_at timestamptz NOT NULL DEFAULT now(),
+        status       text NOT NULL DEFAULT 'pending'
+                     CHECK (status IN ('pending', 'published', 'done', 'dead')),
+        attempts     integer NOT NULL DEFAULT 0,
+        last_error   text,
+        created_at   timestamptz NOT NULL DEFAULT now(),
+        published_at timestamptz,
+        done_at      timestamptz
+    )",
+    "CREATE INDEX IF NOT EXISTS outbox_due ON swiftacare_jobs.outbox (available_at) WHERE status = 'pending'",
+    "CREATE INDEX IF NOT EXISTS outbox_tenant ON swiftacare_jobs.outbox (tenant_id, created_at)",
+    "GRANT USAGE ON SCHEMA swiftacare_jobs TO swiftacare_app",
+    "GRANT SELECT, INSERT, UPDATE ON swiftacare_jobs.outbox TO swiftacare_app",
+];
+
 /// The application role's privileges in a tenant schema, set up before its migrations run:
 /// usage of the schema, and — by default privileges — read/write on every table and sequence a
 /// migration creates. Nothing here scans the catalog, so the cost per tenant does not grow with
@@ -213,6 +239,22 @@ pub async fn migrate_control(tenancy: &Tenancy) -> Result<Vec<String>, MigrateEr
     }
     let conn = own_connection(tenancy, &ShardId::primary()).await?;
     let applied = run_in_schema(conn, "control".into(), true, CONTROL_MIGRATIONS).await?;
+    // The job outbox lives beside the tenant schemas on every shard, so a job is written in
+    // the same transaction as the change that causes it (after the control migrations: the
+    // application role must exist for the grants).
+    for shard in tenancy.shards().cloned().collect::<Vec<_>>() {
+        let conn = own_connection(tenancy, &shard).await?;
+        tokio::task::spawn_blocking(move || {
+            let mut conn: AsyncConnectionWrapper<AsyncPgConnection> =
+                AsyncConnectionWrapper::from(conn);
+            for stmt in JOBS_SCHEMA {
+                diesel::sql_query(*stmt).execute(&mut conn)?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        })
+        .await
+        .map_err(|e| MigrateError::Task(e.to_string()))??;
+    }
     // Every configured shard is registered, so tenants can be placed on it.
     let shards: Vec<ShardId> = tenancy.shards().cloned().collect();
     tenancy

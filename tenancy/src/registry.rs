@@ -242,6 +242,20 @@ pub mod repo {
             .transpose()
     }
 
+    pub async fn find_id(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+    ) -> Result<Option<TenantRecord>, diesel::result::Error> {
+        tenants::table
+            .find(id)
+            .select(TenantRow::as_select())
+            .first(conn)
+            .await
+            .optional()?
+            .map(TenantRow::into_record)
+            .transpose()
+    }
+
     pub async fn list(
         conn: &mut AsyncPgConnection,
     ) -> Result<Vec<TenantRecord>, diesel::result::Error> {

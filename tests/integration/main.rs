@@ -18,6 +18,7 @@ mod clients;
 mod http;
 mod invitations;
 mod isolation;
+mod jobs;
 mod mfa;
 mod migrations;
 mod platform;

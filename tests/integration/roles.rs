@@ -228,6 +228,7 @@ const MATRIX: &[(&str, Case, [Expect; 5])] = &[
     ("getAppointment",        OutsideSubtree,          [A, H, H, A, H]),
     ("getAppointment",        SelfEntry,               [A, A, A, A, A]),
     ("getAppointmentHistory", InSubtree,               [A, A, A, A, H]),
+    ("listAppointmentReminders", InSubtree,            [A, A, A, A, H]),
     ("transitionAppointment", FreshLeafInSubtree,      [A, A, A, A, H]),
     ("transitionAppointment", FreshLeafOutside,        [A, H, H, A, H]),
     ("rescheduleAppointment", FreshLeafInSubtree,      [A, A, A, A, H]),
@@ -471,7 +472,7 @@ impl World<'_> {
         let appt_in = book(&people[2], &client_in, 600).await;
         let appt_out = book(&provider_out, &client_out, 600).await;
         let appt_self = book(&people[2], &people[4], 720).await;
-        let series_in = World::series(app, &t, &people[2], &client_in, &type_id, 400).await;
+        let series_in = World::series(app, &t, &people[2], &client_in, &type_id, 300).await;
         let sched = Sched {
             type_id,
             location,
@@ -1067,7 +1068,7 @@ impl World<'_> {
                     "type_id": self.sched.type_id, "starts_at": self.slot()}))
             }
             (
-                "getAppointment" | "getAppointmentHistory",
+                "getAppointment" | "getAppointmentHistory" | "listAppointmentReminders",
                 InSubtree | OutsideSubtree | SelfEntry,
             ) => {
                 let id = match case {
@@ -1098,7 +1099,7 @@ impl World<'_> {
             }
             ("createSeries", ClientInSubtree) => {
                 let (client, _) = self.fresh_person("client", &self.dept1a).await;
-                let first = crate::scheduling::at(200 + i64::from(n) * 15, 360).naive_utc();
+                let first = crate::scheduling::at(100 + i64::from(n % 50) * 3, 360).naive_utc();
                 Call::default().body(json!({"provider_id": self.people[2], "client_id": client,
                     "type_id": self.sched.type_id, "first_start": first.format("%Y-%m-%dT%H:%M:%S").to_string(),
                     "rrule": "FREQ=WEEKLY;COUNT=2"}))
@@ -1112,7 +1113,7 @@ impl World<'_> {
                     &self.people[2],
                     &client,
                     &self.sched.type_id,
-                    450 + i64::from(n) * 15,
+                    310 + i64::from(n % 50) * 7,
                 )
                 .await;
                 let call = Call::default()

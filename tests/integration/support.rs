@@ -553,3 +553,31 @@ pub fn at_local(date: chrono::NaiveDate, hour: u32, zone: &str) -> chrono::DateT
         .expect("local time exists")
         .with_timezone(&chrono::Utc)
 }
+
+/// The first column of the first row of a `SELECT count(*) …`, through psql.
+pub async fn sql_count(url: &str, query: &str) -> i64 {
+    let out = tokio::process::Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-t",
+            "-A",
+            "-v",
+            "ON_ERROR_STOP=1",
+            url,
+            "-c",
+            query,
+        ])
+        .output()
+        .await
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a count")
+}

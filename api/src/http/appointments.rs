@@ -239,6 +239,25 @@ pub struct AppointmentEvent {
     pub previous_end: Option<DateTime<Utc>>,
 }
 
+/// One reminder that fell due, and what happened to it.
+#[derive(Object)]
+pub struct ReminderDelivery {
+    pub id: Uuid,
+    pub offset_minutes: i32,
+    /// email.
+    pub channel: String,
+    /// The appointment start it was for (a moved appointment gets new reminders).
+    pub scheduled_for: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    /// sending, sent, skipped or failed.
+    pub status: String,
+    /// Why skipped or failed: cancelled, moved, not_booked, no_address, mail_error ….
+    #[oai(skip_serializing_if_is_none)]
+    pub detail: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
 // ---------------------------------------------------------------------------------------------
 // Series
 
@@ -719,6 +738,42 @@ impl AppointmentsApi {
                     late: e.late,
                     previous_start: e.previous_start,
                     previous_end: e.previous_end,
+                })
+                .collect(),
+        ))
+    }
+
+    /// The reminder log of an appointment
+    #[oai(
+        path = "/appointments/:appointment_id/reminders",
+        method = "get",
+        operation_id = "listAppointmentReminders"
+    )]
+    async fn reminders(
+        &self,
+        state: Data<&AppState>,
+        tenant: Data<&TenantRef>,
+        auth: SessionAuth,
+        appointment_id: Path<Uuid>,
+    ) -> ApiResult<Json<Vec<ReminderDelivery>>> {
+        let ds = domain::scheduling::reminders::deliveries(
+            &state.tenancy,
+            &tenant,
+            &auth.0.principal,
+            appointment_id.0,
+        )
+        .await?;
+        Ok(Json(
+            ds.into_iter()
+                .map(|d| ReminderDelivery {
+                    id: d.id,
+                    offset_minutes: d.offset_minutes,
+                    channel: d.channel,
+                    scheduled_for: d.scheduled_for,
+                    due_at: d.due_at,
+                    status: d.status,
+                    detail: d.detail,
+                    sent_at: d.sent_at,
                 })
                 .collect(),
         ))

@@ -65,6 +65,15 @@ pub struct SchedulingPolicy {
     pub waitlist_offer_batch: i32,
     /// Provider calendar feeds show the client's name (otherwise only "Appointment").
     pub ical_show_client_names: bool,
+    /// Send appointment reminders.
+    pub reminders_enabled: bool,
+    /// Minutes before the start each reminder goes out (at most 5; default 2880 and 120).
+    pub reminder_offsets_minutes: Vec<i32>,
+    /// How reminders go out: `email` (SMS is not available yet).
+    pub reminder_channels: Vec<String>,
+    /// The reminder text; `{provider}`, `{date}`, `{time}` and `{zone}` are filled in, and
+    /// nothing else about the appointment is ever added.
+    pub reminder_template: String,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
 }
@@ -79,6 +88,10 @@ impl From<model::Policy> for SchedulingPolicy {
             waitlist_offer_minutes: p.waitlist_offer_minutes,
             waitlist_offer_batch: p.waitlist_offer_batch,
             ical_show_client_names: p.ical_show_client_names,
+            reminders_enabled: p.reminders_enabled,
+            reminder_offsets_minutes: p.reminder_offsets_minutes,
+            reminder_channels: p.reminder_channels,
+            reminder_template: p.reminder_template,
             updated_at: p.updated_at,
             version: p.version,
         }
@@ -94,6 +107,13 @@ pub struct UpdateSchedulingPolicy {
     pub waitlist_offer_minutes: Option<i32>,
     pub waitlist_offer_batch: Option<i32>,
     pub ical_show_client_names: Option<bool>,
+    pub reminders_enabled: Option<bool>,
+    #[oai(validator(max_items = 5))]
+    pub reminder_offsets_minutes: Option<Vec<i32>>,
+    #[oai(validator(max_items = 2))]
+    pub reminder_channels: Option<Vec<String>>,
+    #[oai(validator(max_length = 1000))]
+    pub reminder_template: Option<String>,
 }
 
 #[derive(ApiResponse)]
@@ -530,6 +550,11 @@ impl SchedulingApi {
             waitlist_offer_minutes: b.waitlist_offer_minutes,
             waitlist_offer_batch: b.waitlist_offer_batch,
             ical_show_client_names: b.ical_show_client_names,
+            reminders_enabled: b.reminders_enabled,
+            reminder_offsets_minutes: b.reminder_offsets_minutes,
+            reminder_channels: b.reminder_channels,
+            sms_webhook_url: None,
+            reminder_template: b.reminder_template,
         };
         Ok(policy_ok(
             setup::update_policy(&state.tenancy, &tenant, &auth.0.principal, version, patch)

@@ -527,6 +527,7 @@ pub async fn book(
             if let Some(k) = &key {
                 settle_key(c, p.account_id, &k.key, row.id).await?;
             }
+            super::reminders::schedule(c, tenant.id, &row).await?;
             audit::record(
                 c,
                 &Actor::from(p),
@@ -546,7 +547,7 @@ pub async fn book(
 }
 
 /// The appointment and its provider, if the caller may see it (404 otherwise).
-async fn visible(
+pub async fn visible(
     c: &mut AsyncPgConnection,
     r: &Reach,
     id: Uuid,
@@ -824,6 +825,9 @@ pub async fn transition(
                 None,
             )
             .await?;
+            if next == Status::Booked {
+                super::reminders::schedule(c, tenant.id, &updated).await?;
+            }
             if next == Status::Cancelled && row.starts_at > now {
                 waitlist::offer_freed(c, &t, row.provider_id, row.starts_at).await?;
             }
@@ -910,6 +914,7 @@ pub async fn reschedule(
                 Some((row.starts_at, row.ends_at)),
             )
             .await?;
+            super::reminders::schedule(c, tenant.id, &updated).await?;
             if row.starts_at > Utc::now() {
                 waitlist::offer_freed(c, &t, row.provider_id, row.starts_at).await?;
             }

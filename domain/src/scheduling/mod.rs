@@ -10,6 +10,7 @@
 //! * [`series`] — recurring series and their edits.
 //! * [`waitlist`] — waiting clients, offers, first-accept-wins.
 //! * [`feeds`] — iCalendar feeds.
+//! * [`reminders`] — reminder jobs through the outbox, and their delivery log.
 
 pub mod availability;
 pub mod booking;
@@ -17,6 +18,7 @@ pub mod calendar;
 pub mod feeds;
 pub mod model;
 pub mod reach;
+pub mod reminders;
 pub mod schema;
 pub mod series;
 pub mod setup;

@@ -76,6 +76,11 @@ pub struct Policy {
     pub ical_show_client_names: bool,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
+    pub reminders_enabled: bool,
+    pub reminder_offsets_minutes: Vec<i32>,
+    pub reminder_channels: Vec<String>,
+    pub sms_webhook_url: Option<String>,
+    pub reminder_template: String,
 }
 
 #[derive(Clone, Debug, Default, AsChangeset)]
@@ -88,6 +93,11 @@ pub struct PolicyPatch {
     pub waitlist_offer_minutes: Option<i32>,
     pub waitlist_offer_batch: Option<i32>,
     pub ical_show_client_names: Option<bool>,
+    pub reminders_enabled: Option<bool>,
+    pub reminder_offsets_minutes: Option<Vec<i32>>,
+    pub reminder_channels: Option<Vec<String>>,
+    pub sms_webhook_url: Option<Option<String>>,
+    pub reminder_template: Option<String>,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable)]

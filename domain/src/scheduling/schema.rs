@@ -13,6 +13,11 @@ diesel::table! {
         ical_show_client_names -> Bool,
         updated_at -> Timestamptz,
         version -> Int4,
+        reminders_enabled -> Bool,
+        reminder_offsets_minutes -> Array<Int4>,
+        reminder_channels -> Array<Text>,
+        sms_webhook_url -> Nullable<Text>,
+        reminder_template -> Text,
     }
 }
 
@@ -196,6 +201,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reminder_deliveries (id) {
+        id -> Uuid,
+        appointment_id -> Uuid,
+        job_id -> Uuid,
+        offset_minutes -> Int4,
+        channel -> Text,
+        scheduled_for -> Timestamptz,
+        due_at -> Timestamptz,
+        status -> Text,
+        detail -> Nullable<Text>,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(appointments -> appointment_types (type_id));
 diesel::joinable!(waitlist_offers -> waitlist_entries (entry_id));
 diesel::joinable!(availability_rules -> provider_schedules (provider_id));
@@ -214,4 +235,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     waitlist_entries,
     waitlist_offers,
     calendar_feeds,
+    reminder_deliveries,
 );

@@ -266,6 +266,9 @@ pub async fn create(
                 .get_result(c)
                 .await?;
             let (rows, conflicts) = materialise(c, p, &b, &t, series.id, tz, &locals).await?;
+            for row in &rows {
+                super::reminders::schedule(c, tenant.id, row).await?;
+            }
             audit::record(
                 c,
                 &Actor::from(p),
@@ -537,7 +540,10 @@ pub async fn retime(
                 })
                 .await?;
                 match outcome {
-                    Ok(row) => moved.push(row),
+                    Ok(row) => {
+                        super::reminders::schedule(c, tenant.id, &row).await?;
+                        moved.push(row);
+                    }
                     Err(e) => {
                         conflicts.push(OccurrenceConflict {
                             local: new_local,

@@ -114,6 +114,36 @@ pub async fn update_policy(
         10080,
     );
     check.range("/waitlist_offer_batch", patch.waitlist_offer_batch, 1, 20);
+    if let Some(offsets) = &patch.reminder_offsets_minutes {
+        if offsets.len() > 5 {
+            check.fail("/reminder_offsets_minutes", "at most 5 reminders");
+        }
+        if offsets.iter().any(|o| !(1..=20160).contains(o)) {
+            check.fail(
+                "/reminder_offsets_minutes",
+                "each between 1 minute and 14 days before the start",
+            );
+        }
+    }
+    // SMS (a webhook to the tenant's gateway) has its column but no sender yet.
+    if let Some(channels) = &patch.reminder_channels
+        && (channels.is_empty() || channels.iter().any(|c| c != "email"))
+    {
+        check.fail(
+            "/reminder_channels",
+            "only email is available (SMS reminders are not available yet)",
+        );
+    }
+    if let Some(Some(url)) = &patch.sms_webhook_url
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        check.fail("/sms_webhook_url", "must be an http(s) URL");
+    }
+    if let Some(t) = &patch.reminder_template
+        && (t.trim().is_empty() || t.chars().count() > 1000)
+    {
+        check.fail("/reminder_template", "1 to 1000 characters");
+    }
     check.done()?;
     tenancy
         .tx(tenant, async |c| {

@@ -436,6 +436,7 @@ pub async fn accept(
                 }
                 e => e,
             })?;
+            super::reminders::schedule(c, tenant.id, &row).await?;
             diesel::update(waitlist_offers::table.find(offer_id))
                 .set((
                     waitlist_offers::status.eq("accepted"),

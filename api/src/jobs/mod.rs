@@ -1,0 +1,192 @@
+//! Running jobs from the outbox (see `domain::jobs` for how they are written).
+//!
+//! Two runners share one handler, [`Runner::handle`]:
+//! * **embedded** ([`Runner::poll_once`], looped by `swiftacare serve` when there is no
+//!   `SWIFTACARE_AMQP_URL`): due rows are locked with `FOR UPDATE SKIP LOCKED` on each shard and
+//!   handled right there, so a single machine needs no broker;
+//! * **broker** ([`amqp`], `swiftacare worker`): a relay publishes due rows to RabbitMQ with
+//!   publisher confirms; consumers handle deliveries with manual acks, retry with backoff
+//!   through a TTL queue and dead-letter after [`domain::jobs::MAX_ATTEMPTS`].
+//!
+//! Either way a handler re-enters its tenant through `Tenancy::tx` and is idempotent (the
+//! tenant's `processed_jobs`), so a job delivered twice has one effect.
+
+pub mod amqp;
+
+use std::sync::Arc;
+
+use domain::jobs::{self, Job};
+use domain::scheduling::reminders::{self, Begin, ReminderJob};
+use tenancy::{DoorError, Tenancy};
+
+use crate::mail::Mailer;
+
+/// Why a job attempt failed: a short code (logged and stored), never personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobError(pub &'static str);
+
+impl std::fmt::Display for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl From<domain::DomainError> for JobError {
+    fn from(e: domain::DomainError) -> Self {
+        tracing::warn!(error = %e, "job step failed");
+        JobError(match e {
+            domain::DomainError::Unavailable(_) => "database_unavailable",
+            _ => "domain_error",
+        })
+    }
+}
+
+/// What a handled job came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// The tenant had already processed it (a redelivery).
+    Duplicate,
+    /// Nothing to do (cancelled, moved, no address …).
+    Skipped,
+}
+
+#[derive(Clone)]
+pub struct Runner {
+    pub tenancy: Tenancy,
+    pub mailer: Arc<Mailer>,
+}
+
+impl Runner {
+    pub fn new(tenancy: Tenancy, mailer: Arc<Mailer>) -> Runner {
+        Runner { tenancy, mailer }
+    }
+
+    /// Runs one job in its tenant. Errors are retried by the caller.
+    pub async fn handle(&self, job: &Job) -> Result<Outcome, JobError> {
+        let tenant = match self.tenancy.resolve_id(job.tenant_id).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return Err(JobError("unknown_tenant")),
+            Err(_) => return Err(JobError("registry_unavailable")),
+        };
+        let outcome = match job.kind.as_str() {
+            reminders::KIND => {
+                let r: ReminderJob = serde_json::from_value(job.payload.clone())
+                    .map_err(|_| JobError("bad_payload"))?;
+                match reminders::begin(&self.tenancy, &tenant, job.id, &r).await? {
+                    Begin::AlreadyDone => Outcome::Duplicate,
+                    Begin::Skipped(_) => Outcome::Skipped,
+                    Begin::Send(m) => {
+                        let sent = match (m.channel.as_str(), m.to.as_deref()) {
+                            ("email", Some(to)) => self
+                                .mailer
+                                .send_with_id(
+                                    to,
+                                    &m.subject,
+                                    m.text.clone(),
+                                    Some(m.message_id.clone()),
+                                )
+                                .await
+                                .map_err(|_| "mail_error"),
+                            _ => Err("no_sender"),
+                        };
+                        reminders::finish(&self.tenancy, &tenant, m.delivery_id, sent).await?;
+                        // Not retried on a mail error: the delivery log says `failed`, and a
+                        // retry could not know whether the first attempt reached the client.
+                        Outcome::Done
+                    }
+                }
+            }
+            _ => return Err(JobError("unknown_kind")),
+        };
+        let label = match outcome {
+            Outcome::Done => "done",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Skipped => "skipped",
+        };
+        metrics::counter!("swiftacare_jobs_processed_total", "kind" => kind_label(&job.kind), "outcome" => label)
+            .increment(1);
+        Ok(outcome)
+    }
+
+    /// One embedded round: on every shard, lock up to `batch` due jobs, handle each, record the
+    /// outcome. Returns how many were handled.
+    pub async fn poll_once(&self, batch: i64) -> Result<usize, DoorError> {
+        let mut handled = 0;
+        for shard in self.tenancy.shard_ids() {
+            let n = self
+                .tenancy
+                .jobs_tx(&shard, async |c| {
+                    let due = jobs::claim_due(c, batch).await?;
+                    let n = due.len();
+                    for job in due {
+                        let attempts = job.attempts + 1;
+                        match self.handle(&job).await {
+                            Ok(_) => {
+                                jobs::mark_done(c, job.id, attempts).await?;
+                            }
+                            Err(e) => {
+                                let dead = jobs::record_failure(c, job.id, attempts, e.0).await?;
+                                metrics::counter!(if dead { "swiftacare_jobs_dead_total" } else { "swiftacare_jobs_retried_total" }, "kind" => kind_label(&job.kind))
+                                    .increment(1);
+                                tracing::warn!(job_id = %job.id, kind = %job.kind, attempts, error = %e, dead, "job failed");
+                            }
+                        }
+                    }
+                    Ok::<_, DoorError>(n)
+                })
+                .await?;
+            handled += n;
+        }
+        Ok(handled)
+    }
+
+    /// Queue depth per shard as gauges (due now, scheduled, dead).
+    pub async fn report_depth(&self) {
+        for shard in self.tenancy.shard_ids() {
+            let depth = self
+                .tenancy
+                .jobs_tx(&shard, async |c| {
+                    jobs::depth(c).await.map_err(DoorError::from)
+                })
+                .await;
+            if let Ok((due, later, dead)) = depth {
+                let s = shard.to_string();
+                metrics::gauge!("swiftacare_outbox_jobs", "shard" => s.clone(), "state" => "due")
+                    .set(due as f64);
+                metrics::gauge!("swiftacare_outbox_jobs", "shard" => s.clone(), "state" => "scheduled").set(later as f64);
+                metrics::gauge!("swiftacare_outbox_jobs", "shard" => s, "state" => "dead")
+                    .set(dead as f64);
+            }
+        }
+    }
+
+    /// The embedded runner: polls every second (faster while there is work), until cancelled.
+    pub async fn run_embedded(self) {
+        let mut last_depth = std::time::Instant::now() - std::time::Duration::from_secs(60);
+        loop {
+            let handled = match self.poll_once(50).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "job poll failed");
+                    0
+                }
+            };
+            if last_depth.elapsed() >= std::time::Duration::from_secs(15) {
+                self.report_depth().await;
+                last_depth = std::time::Instant::now();
+            }
+            if handled == 0 {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Metrics label for a job kind: known kinds only (payload-free, bounded cardinality).
+pub fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        reminders::KIND => reminders::KIND,
+        _ => "other",
+    }
+}

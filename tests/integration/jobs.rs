@@ -1,0 +1,437 @@
+//! Jobs (issue 6) against the real database and the real RabbitMQ on loopback (each broker
+//! test in a vhost of its own, deleted afterwards): reminders written through the outbox in
+//! the booking's transaction, sent once, never for a cancelled or moved appointment; the
+//! embedded runner; the broker relay and consumer, redeliveries, and a poison message parked
+//! in the dead-letter queue while the rest keep flowing.
+
+use std::sync::Arc;
+
+use poem::http::Method;
+use serde_json::json;
+
+use crate::scheduling::{at, book_as, calendar, client, etag_of, send};
+use crate::support::{TenantCtx, TestApp, body, read_eml, sql};
+use swiftacare_api::jobs::Runner;
+use swiftacare_api::mail::Mailer;
+
+fn runner(app: &TestApp) -> Runner {
+    let mailer = Mailer::new(
+        None,
+        "Swiftacare <no-reply@swiftacare.test>",
+        app.mail_dir.path().to_owned(),
+    )
+    .expect("mailer");
+    Runner::new(app.tenancy.clone(), Arc::new(mailer))
+}
+
+/// Makes every pending job due now (the reminders are days away).
+async fn all_due(app: &TestApp) {
+    sql(
+        app.db_url(),
+        "UPDATE swiftacare_jobs.outbox SET available_at = now() WHERE status = 'pending'",
+    )
+    .await;
+}
+
+fn mails_to(app: &TestApp, email: &str) -> Vec<String> {
+    let to = format!("To: {email}");
+    read_eml(app.mail_dir.path())
+        .into_iter()
+        .filter(|m| m.contains(&to))
+        .collect()
+}
+
+async fn reminder_log(app: &TestApp, t: &TenantCtx, id: &str) -> Vec<(String, Option<String>)> {
+    let r = app
+        .get(
+            t.tenant.slug.as_str(),
+            Some(&t.admin_token),
+            &format!("/api/v1/appointments/{id}/reminders"),
+        )
+        .await;
+    assert_eq!(r.0.status().as_u16(), 200);
+    body(r)
+        .await
+        .as_array()
+        .expect("log")
+        .iter()
+        .map(|d| {
+            (
+                d["status"].as_str().unwrap_or_default().to_owned(),
+                d["detail"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reminders_are_sent_once_and_never_for_cancelled_or_moved_appointments() {
+    let app = TestApp::new().await;
+    let t = app.tenant("rem").await;
+    let cal = calendar(&app, &t, "r", "America/Toronto").await;
+    let (kept, cancelled, moved) = (
+        client(&app, &t, "kept").await,
+        client(&app, &t, "gone").await,
+        client(&app, &t, "moved").await,
+    );
+    let book = |c: String, minutes: i64| {
+        let (app, t, cal) = (&app, &t, &cal);
+        async move {
+            let r = book_as(
+                app,
+                "rem",
+                &t.admin_token,
+                &cal.provider,
+                Some(&c),
+                &cal.type_id,
+                at(4, minutes),
+            )
+            .await;
+            assert_eq!(r.0.status().as_u16(), 201);
+            let tag = etag_of(&r);
+            (body(r).await["id"].as_str().expect("id").to_owned(), tag)
+        }
+    };
+    let (a_kept, _) = book(kept.clone(), 15 * 60).await;
+    let (a_gone, gone_tag) = book(cancelled.clone(), 16 * 60).await;
+    let (a_moved, moved_tag) = book(moved.clone(), 17 * 60).await;
+    // Two reminders (48 h and 2 h) per booking, written with the booking.
+    let r = send(
+        &app,
+        Method::POST,
+        "rem",
+        &t.admin_token,
+        &format!("/api/v1/appointments/{a_gone}/transitions"),
+        Some(&gone_tag),
+        Some(json!({"action": "cancel"})),
+    )
+    .await;
+    assert_eq!(r.0.status().as_u16(), 200);
+    let r = send(
+        &app,
+        Method::POST,
+        "rem",
+        &t.admin_token,
+        &format!("/api/v1/appointments/{a_moved}/reschedule"),
+        Some(&moved_tag),
+        Some(json!({"starts_at": at(5, 17 * 60).to_rfc3339()})),
+    )
+    .await;
+    assert_eq!(r.0.status().as_u16(), 200);
+    all_due(&app).await;
+    let runner = runner(&app);
+    let handled = runner.poll_once(100).await.expect("poll");
+    assert_eq!(
+        handled, 8,
+        "2 kept + 2 cancelled + 2 for the old time + 2 for the new time"
+    );
+    assert_eq!(
+        runner.poll_once(100).await.expect("poll"),
+        0,
+        "nothing left"
+    );
+
+    let kept_mails = mails_to(&app, "kept@rem.test");
+    assert_eq!(kept_mails.len(), 2, "one per offset");
+    let m = &kept_mails[0];
+    assert!(m.contains("Prov Test"), "names the provider: {m}");
+    assert!(m.contains("America/Toronto"), "{m}");
+    // 15:00 UTC in Toronto: 10:00 (EST) or 11:00 (EDT), depending on the date.
+    assert!(
+        m.contains("10:00") || m.contains("11:00"),
+        "local time: {m}"
+    );
+    assert!(
+        !m.contains("Session r"),
+        "no appointment type (health information) in the text: {m}"
+    );
+    assert!(!m.contains("Extra"), "no client name in the text: {m}");
+    assert!(
+        mails_to(&app, "gone@rem.test").is_empty(),
+        "never for a cancelled appointment"
+    );
+    assert_eq!(
+        mails_to(&app, "moved@rem.test").len(),
+        2,
+        "only the new time's reminders"
+    );
+
+    assert_eq!(
+        reminder_log(&app, &t, &a_kept).await,
+        vec![("sent".into(), None); 2]
+    );
+    assert_eq!(
+        reminder_log(&app, &t, &a_gone).await,
+        vec![("skipped".into(), Some("cancelled".into())); 2]
+    );
+    let moved_log = reminder_log(&app, &t, &a_moved).await;
+    assert_eq!(
+        moved_log.iter().filter(|d| d.0 == "sent").count(),
+        2,
+        "{moved_log:?}"
+    );
+    assert_eq!(
+        moved_log
+            .iter()
+            .filter(|d| d.1.as_deref() == Some("moved"))
+            .count(),
+        2,
+        "{moved_log:?}"
+    );
+
+    // A redelivery (the runner crashed after sending, before marking the row): no second mail.
+    sql(
+        app.db_url(),
+        "UPDATE swiftacare_jobs.outbox SET status = 'pending', available_at = now()",
+    )
+    .await;
+    assert_eq!(runner.poll_once(100).await.expect("poll"), 8);
+    assert_eq!(mails_to(&app, "kept@rem.test").len(), 2, "never sent twice");
+    assert_eq!(mails_to(&app, "moved@rem.test").len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reminders_follow_the_tenant_policy() {
+    let app = TestApp::new().await;
+    let t = app.tenant("pol").await;
+    let cal = calendar(&app, &t, "p", "UTC").await;
+    let r = app
+        .get("pol", Some(&t.admin_token), "/api/v1/scheduling/policy")
+        .await;
+    let tag = etag_of(&r);
+    // SMS has no sender yet: refused with a clear reason; bad offsets named.
+    let r = app
+        .patch(
+            "pol",
+            &t.admin_token,
+            "/api/v1/scheduling/policy",
+            Some(&tag),
+            json!({"reminder_channels": ["sms"], "reminder_offsets_minutes": [0]}),
+        )
+        .await;
+    let p = crate::support::problem(r, 422).await;
+    let fields: Vec<&str> = p["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert!(
+        fields.contains(&"/reminder_channels") && fields.contains(&"/reminder_offsets_minutes"),
+        "{p}"
+    );
+    let r = app
+        .patch("pol", &t.admin_token, "/api/v1/scheduling/policy", Some(&tag), json!({"reminder_offsets_minutes": [1440], "reminder_template": "See {provider} {date} {time}"}))
+        .await;
+    assert_eq!(r.0.status().as_u16(), 200);
+    let who = client(&app, &t, "one").await;
+    let r = book_as(
+        &app,
+        "pol",
+        &t.admin_token,
+        &cal.provider,
+        Some(&who),
+        &cal.type_id,
+        at(3, 600),
+    )
+    .await;
+    assert_eq!(r.0.status().as_u16(), 201);
+    all_due(&app).await;
+    assert_eq!(
+        runner(&app).poll_once(100).await.expect("poll"),
+        1,
+        "one offset now"
+    );
+    let mails = mails_to(&app, "one@pol.test");
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].contains("See Prov Test"), "{}", mails[0]);
+    // Reminders off: nothing is even scheduled.
+    let r = app
+        .get("pol", Some(&t.admin_token), "/api/v1/scheduling/policy")
+        .await;
+    let tag = etag_of(&r);
+    let r = app
+        .patch(
+            "pol",
+            &t.admin_token,
+            "/api/v1/scheduling/policy",
+            Some(&tag),
+            json!({"reminders_enabled": false}),
+        )
+        .await;
+    assert_eq!(r.0.status().as_u16(), 200);
+    let r = book_as(
+        &app,
+        "pol",
+        &t.admin_token,
+        &cal.provider,
+        Some(&who),
+        &cal.type_id,
+        at(3, 720),
+    )
+    .await;
+    assert_eq!(r.0.status().as_u16(), 201);
+    all_due(&app).await;
+    assert_eq!(runner(&app).poll_once(100).await.expect("poll"), 0);
+}
+
+/// A RabbitMQ vhost of the test's own, deleted on drop.
+struct Vhost {
+    name: String,
+}
+
+impl Vhost {
+    fn new() -> Vhost {
+        let name = format!("swiftacare_test_{}", uuid::Uuid::now_v7().simple());
+        for args in [
+            vec!["add_vhost", name.as_str()],
+            vec![
+                "set_permissions",
+                "-p",
+                name.as_str(),
+                "guest",
+                ".*",
+                ".*",
+                ".*",
+            ],
+        ] {
+            let out = std::process::Command::new("rabbitmqctl")
+                .args(&args)
+                .output()
+                .expect("rabbitmqctl runs (ops/dev/ensure-services.sh starts RabbitMQ)");
+            assert!(
+                out.status.success(),
+                "rabbitmqctl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Vhost { name }
+    }
+    fn url(&self) -> String {
+        format!("amqp://guest:guest@127.0.0.1:5672/{}", self.name)
+    }
+}
+
+impl Drop for Vhost {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("rabbitmqctl")
+            .args(["delete_vhost", &self.name])
+            .output();
+    }
+}
+
+async fn queue_depth(ch: &lapin::Channel, queue: &str) -> u32 {
+    ch.queue_declare(
+        queue.into(),
+        lapin::options::QueueDeclareOptions {
+            passive: true,
+            durable: true,
+            ..Default::default()
+        },
+        lapin::types::FieldTable::default(),
+    )
+    .await
+    .expect("queue exists")
+    .message_count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn broker_relay_and_consumers_deliver_once_and_park_poison_messages() {
+    use swiftacare_api::jobs::amqp;
+    let vhost = Vhost::new();
+    let app = TestApp::new().await;
+    let t = app.tenant("mq").await;
+    let cal = calendar(&app, &t, "q", "UTC").await;
+    let mut emails = Vec::new();
+    for i in 0..5 {
+        let c = client(&app, &t, &format!("m{i}")).await;
+        let r = book_as(
+            &app,
+            "mq",
+            &t.admin_token,
+            &cal.provider,
+            Some(&c),
+            &cal.type_id,
+            at(4, 600 + i * 60),
+        )
+        .await;
+        assert_eq!(r.0.status().as_u16(), 201);
+        emails.push(format!("m{i}@mq.test"));
+    }
+    all_due(&app).await;
+    let runner = runner(&app);
+    let (_conn, publish_ch, consume_ch) = amqp::connect(&vhost.url()).await.expect("broker");
+    // A poison message, before the real ones: it must not hold them up.
+    publish_ch
+        .basic_publish(
+            amqp::EXCHANGE.into(),
+            "job".into(),
+            lapin::options::BasicPublishOptions::default(),
+            b"{not json",
+            lapin::BasicProperties::default(),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("confirm");
+    let relayed = amqp::relay_once(&runner, &publish_ch, 100)
+        .await
+        .expect("relay");
+    assert_eq!(relayed, 10, "5 bookings × 2 reminders");
+    assert_eq!(
+        amqp::relay_once(&runner, &publish_ch, 100)
+            .await
+            .expect("relay"),
+        0,
+        "published rows are not relayed again"
+    );
+    // Relay the same jobs a second time, as after a crash between publishing and marking.
+    sql(
+        app.db_url(),
+        "UPDATE swiftacare_jobs.outbox SET status = 'pending'",
+    )
+    .await;
+    assert_eq!(
+        amqp::relay_once(&runner, &publish_ch, 100)
+            .await
+            .expect("relay"),
+        10
+    );
+
+    let consumer_runner = runner.clone();
+    let consuming = tokio::spawn(async move {
+        let _ = amqp::consume(&consumer_runner, &consume_ch, 8).await;
+    });
+    let started = std::time::Instant::now();
+    loop {
+        let sent: usize = emails.iter().map(|e| mails_to(&app, e).len()).sum();
+        let idle = queue_depth(&publish_ch, amqp::QUEUE).await == 0;
+        if sent >= 10 && idle {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "consumers stalled: {sent} sent"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    consuming.abort();
+    for e in &emails {
+        assert_eq!(
+            mails_to(&app, e).len(),
+            2,
+            "{e}: exactly one mail per reminder"
+        );
+    }
+    assert_eq!(
+        queue_depth(&publish_ch, amqp::DEAD).await,
+        1,
+        "the poison message is parked"
+    );
+    let done = crate::support::sql_count(
+        app.db_url(),
+        "SELECT count(*) FROM swiftacare_jobs.outbox WHERE status = 'done'",
+    )
+    .await;
+    assert_eq!(done, 10);
+}
