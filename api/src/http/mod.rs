@@ -11,6 +11,7 @@ pub mod invitations;
 mod mfa;
 pub mod people;
 mod security;
+pub mod sso;
 pub mod tenant;
 pub mod types;
 
@@ -28,6 +29,8 @@ pub enum Tag {
     People,
     /// The tenant's append-only, hash-chained audit log.
     Audit,
+    /// Enterprise single sign-on (OIDC, SAML 2.0) and home-realm discovery.
+    Sso,
 }
 
 pub type Api = (
@@ -42,6 +45,7 @@ pub type Api = (
     accounts::AccountsApi,
     security::SecurityApi,
     clients::ClientsApi,
+    sso::SsoApi,
 );
 
 pub fn api() -> Api {
@@ -57,5 +61,6 @@ pub fn api() -> Api {
         accounts::AccountsApi,
         security::SecurityApi,
         clients::ClientsApi,
+        sso::SsoApi,
     )
 }
