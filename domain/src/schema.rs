@@ -232,3 +232,7 @@ diesel::table! {
         account_id -> Uuid,
     }
 }
+
+diesel::joinable!(sso_identities -> accounts (account_id));
+diesel::joinable!(scim_group_members -> scim_groups (group_id));
+diesel::joinable!(scim_group_members -> accounts (account_id));

@@ -23,6 +23,7 @@ mod mfa;
 mod migrations;
 mod platform;
 mod roles;
+mod scim;
 mod search_path;
 mod security;
 mod spec;

@@ -121,7 +121,10 @@ pub(crate) async fn reject(
     DomainError::SsoRejected(why)
 }
 
-fn mapped_grants(connection: &SsoConnection, groups: &[String]) -> (Vec<RoleGrant>, Option<Uuid>) {
+pub(crate) fn mapped_grants(
+    connection: &SsoConnection,
+    groups: &[String],
+) -> (Vec<RoleGrant>, Option<Uuid>) {
     let mut grants: Vec<RoleGrant> = Vec::new();
     let mut department = None;
     for m in &connection.mappings {
