@@ -28,5 +28,6 @@ mod search_path;
 mod security;
 mod spec;
 mod sso;
+mod sso_attacks;
 mod throttle;
 mod tokens;

@@ -289,6 +289,25 @@ async fn oidc_user_without_a_mapped_group_is_refused_and_audited() {
     );
 }
 
+pub fn saml_spec(metadata_xml: &str, mappings: Value) -> Value {
+    json!({
+        "name": "Clinic SAML IdP",
+        "protocol": "saml",
+        "saml": {"metadata_xml": metadata_xml},
+        "domains": ["clinic.example"],
+        "group_mappings": mappings,
+    })
+}
+
+pub async fn idp_metadata(idp: &SamlIdp) -> String {
+    reqwest::get(idp.metadata_url())
+        .await
+        .expect("metadata")
+        .text()
+        .await
+        .expect("text")
+}
+
 /// A SAML connection for tenant `t` (metadata by URL) that the running IdP trusts.
 pub async fn saml_setup(app: &TestApp, t: &TenantCtx, idp: &SamlIdp, mappings: Value) -> Value {
     let conn = create_connection(
