@@ -167,6 +167,8 @@ pub enum Back {
 
 pub struct Browser {
     http: reqwest::Client,
+    /// Swiftacare's public URL: where the IdP hands the browser back.
+    back_to: String,
 }
 
 struct Form {
@@ -227,7 +229,12 @@ impl Default for Browser {
 
 impl Browser {
     pub fn new() -> Browser {
+        Browser::returning_to(PUBLIC)
+    }
+
+    pub fn returning_to(public_url: &str) -> Browser {
         Browser {
+            back_to: public_url.to_owned(),
             http: reqwest::Client::builder()
                 .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::none())
@@ -242,7 +249,7 @@ impl Browser {
         let mut next: (String, Option<Vec<(String, String)>>) = (start.to_owned(), None);
         for _ in 0..20 {
             let (url, form) = next;
-            if let Some(path) = url.strip_prefix(PUBLIC) {
+            if let Some(path) = url.strip_prefix(self.back_to.as_str()) {
                 let path = path.to_owned();
                 return match form {
                     None => Back::Get(path),
