@@ -372,3 +372,170 @@ async fn saml_sign_in_provisions_the_user_with_the_mapped_role() {
     let (_, me) = land(&app, "a", deliver(&app, back).await).await;
     assert_eq!(roles(&me), vec!["staff"]);
 }
+
+#[tokio::test]
+async fn password_sign_in_can_be_switched_off_for_a_connections_domains() {
+    let app = app().await;
+    let t = app.tenant("a").await;
+    let dept = app.department(&t, "Ward", None).await;
+    // An existing password account in the IdP's domain.
+    let p = app
+        .person(
+            &t,
+            "staff",
+            "Dana",
+            "dana@hospital.example",
+            dept["id"].as_str(),
+        )
+        .await;
+    let grant = domain::identity::RoleGrant {
+        role: domain::identity::Role::Staff,
+        department_id: None,
+    };
+    app.account(
+        &t,
+        &json!({"id": p["id"], "email": "dana@hospital.example"}),
+        &[grant],
+    )
+    .await;
+    let mut spec = oidc_spec("http://127.0.0.1:9", json!([]));
+    spec["password_login_allowed"] = json!(false);
+    create_connection(&app, &t, spec).await;
+    let d = body(
+        app.post(
+            "a",
+            None,
+            "/api/v1/auth/sso/discover",
+            json!({"email": "dana@hospital.example"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(d["password_login_allowed"], false);
+    let r = app
+        .post(
+            "a",
+            None,
+            "/api/v1/auth/login",
+            json!({"email": "dana@hospital.example", "password": crate::support::PASSWORD}),
+        )
+        .await;
+    let p = problem(r, 403).await;
+    assert_eq!(p["type"], "urn:swiftacare:problem:sso-required");
+    // Other domains still sign in with a password.
+    app.login("a", &t.admin_email, crate::support::PASSWORD)
+        .await;
+}
+
+#[tokio::test]
+async fn bad_connection_input_names_every_field() {
+    let app = app().await;
+    let t = app.tenant("a").await;
+    let r = app
+        .post(
+            "a",
+            Some(&t.admin_token),
+            "/api/v1/sso/connections",
+            json!({
+                "name": " ", "protocol": "oidc",
+                "oidc": {"issuer": "ftp://idp", "client_id": "", "client_secret": "s"},
+                "domains": ["not a domain"],
+                "group_mappings": [{"group": "g", "role": "wizard"}, {"group": "h", "role": "sub_admin"}],
+            }),
+        )
+        .await;
+    let p = problem(r, 422).await;
+    let fields: Vec<&str> = p["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["field"].as_str().unwrap_or_default())
+        .collect();
+    for f in [
+        "/name",
+        "/oidc/issuer",
+        "/oidc/client_id",
+        "/domains/0",
+        "/group_mappings/0/role",
+        "/group_mappings/1/department_id",
+    ] {
+        assert!(fields.contains(&f), "{f} not named in {fields:?}");
+    }
+    // SAML metadata that is not metadata, or has no signing certificate.
+    let r = app
+        .post(
+            "a",
+            Some(&t.admin_token),
+            "/api/v1/sso/connections",
+            json!({"name": "x", "protocol": "saml", "saml": {"metadata_xml": "<hello/>"}}),
+        )
+        .await;
+    assert_eq!(
+        problem(r, 422).await["errors"][0]["field"],
+        "/saml/metadata_xml"
+    );
+    let idp = SamlIdp::start().await;
+    let md = idp_metadata(&idp).await;
+    let a = md.find("<md:KeyDescriptor").expect("key");
+    let b = md.rfind("</md:KeyDescriptor>").expect("end") + "</md:KeyDescriptor>".len();
+    let unsigned = format!("{}{}", &md[..a], &md[b..]);
+    let r = app
+        .post(
+            "a",
+            Some(&t.admin_token),
+            "/api/v1/sso/connections",
+            saml_spec(&unsigned, json!([])),
+        )
+        .await;
+    let p = problem(r, 422).await;
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("signing certificate"),
+        "{p}"
+    );
+    // Missing protocol block; unknown domain owner; nothing was created.
+    let r = app
+        .post(
+            "a",
+            Some(&t.admin_token),
+            "/api/v1/sso/connections",
+            json!({"name": "x", "protocol": "saml"}),
+        )
+        .await;
+    assert_eq!(problem(r, 422).await["errors"][0]["field"], "/saml");
+    let l = body(
+        app.get("a", Some(&t.admin_token), "/api/v1/sso/connections")
+            .await,
+    )
+    .await;
+    assert_eq!(l["items"].as_array().map(Vec::len), Some(0));
+    // Discovery with a bad email names it; an unknown connection is 404.
+    let r = app
+        .post(
+            "a",
+            None,
+            "/api/v1/auth/sso/discover",
+            json!({"email": "nope"}),
+        )
+        .await;
+    assert_eq!(problem(r, 422).await["errors"][0]["field"], "/email");
+    let r = app
+        .client
+        .get(format!("/api/v1/auth/sso/{}/start", uuid::Uuid::now_v7()))
+        .send()
+        .await;
+    problem(r, 404).await;
+    // A domain can route to one connection only.
+    create_connection(&app, &t, oidc_spec("http://127.0.0.1:9", json!([]))).await;
+    let r = app
+        .post(
+            "a",
+            Some(&t.admin_token),
+            "/api/v1/sso/connections",
+            oidc_spec("http://127.0.0.1:9", json!([])),
+        )
+        .await;
+    problem(r, 409).await;
+}

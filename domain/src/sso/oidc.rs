@@ -4,7 +4,7 @@
 
 use openidconnect::core::{
     CoreClient, CoreGenderClaim, CoreIdToken, CoreIdTokenClaims, CoreIdTokenVerifier,
-    CoreProviderMetadata, CoreResponseType,
+    CoreJwsSigningAlgorithm as Alg, CoreProviderMetadata, CoreResponseType,
 };
 use openidconnect::{
     AdditionalClaims, AuthenticationFlow, AuthorizationCode, ClaimsVerificationError, ClientId,
@@ -93,6 +93,24 @@ pub(crate) async fn start(
     Ok(url.to_string())
 }
 
+/// ID tokens must be signed with the provider's keys: asymmetric algorithms only, whatever the
+/// provider advertises, so neither `none` nor an HMAC keyed with the client secret (which we
+/// share with the provider) is ever accepted.
+pub fn asymmetric_algs() -> [Alg; 10] {
+    [
+        Alg::RsaSsaPkcs1V15Sha256,
+        Alg::RsaSsaPkcs1V15Sha384,
+        Alg::RsaSsaPkcs1V15Sha512,
+        Alg::RsaSsaPssSha256,
+        Alg::RsaSsaPssSha384,
+        Alg::RsaSsaPssSha512,
+        Alg::EcdsaP256Sha256,
+        Alg::EcdsaP384Sha384,
+        Alg::EcdsaP521Sha512,
+        Alg::EdDsa,
+    ]
+}
+
 /// Maps the crate's verification errors onto what we audit and answer.
 pub fn rejection_for(e: &ClaimsVerificationError) -> Rejection {
     match e {
@@ -131,7 +149,8 @@ pub async fn verifier_for(
         ClientId::new(client_id.to_owned()),
         meta.issuer().clone(),
         meta.jwks().clone(),
-    ))
+    )
+    .set_allowed_algs(asymmetric_algs()))
 }
 
 /// The redirect back from the provider: check state, exchange the code with the PKCE verifier,
@@ -218,7 +237,10 @@ pub async fn callback(
         return Err(reject(Rejection::Malformed).await);
     };
     let nonce = Nonce::new(pending.nonce.clone().unwrap_or_default());
-    let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
+    let verifier = client
+        .id_token_verifier()
+        .set_allowed_algs(asymmetric_algs());
+    let claims = match id_token.claims(&verifier, &nonce) {
         Ok(c) => c.clone(),
         Err(e) => return Err(reject(rejection_for(&e)).await),
     };

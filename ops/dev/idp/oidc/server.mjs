@@ -4,6 +4,7 @@
 // (devInteractions: a form with `login` and `password`) is used, limited to the users below.
 //
 //   node server.mjs config.json
+//   node server.mjs --redirect-uri URI [--redirect-uri URI …]   (the demo set-up, docs/SSO.md)
 //
 // config.json: { "port": 9400, "clients": [ { "client_id", "client_secret", "redirect_uris": [] } ],
 //                "users": { "alice@example.org": { "password": "…", "groups": ["therapists"] } },
@@ -26,7 +27,16 @@ const demo = {
     'carol@hospital.example': { password: 'carol-pass', groups: [] },
   },
 };
-const cfg = process.argv[2] ? JSON.parse(readFileSync(process.argv[2], 'utf8')) : demo;
+const args = process.argv.slice(2);
+let cfg = demo;
+if (args[0] === '--redirect-uri') {
+  for (let i = 0; i < args.length; i += 2) {
+    if (args[i] !== '--redirect-uri' || !args[i + 1]) throw new Error('usage: --redirect-uri URI …');
+    demo.clients[0].redirect_uris.push(args[i + 1]);
+  }
+} else if (args[0]) {
+  cfg = JSON.parse(readFileSync(args[0], 'utf8'));
+}
 const issuer = cfg.issuer ?? `http://127.0.0.1:${cfg.port}`;
 
 function freshKey() {
