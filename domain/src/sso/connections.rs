@@ -528,3 +528,25 @@ pub async fn password_login_allowed(
         Err(e) => Err(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_domain;
+
+    #[test]
+    fn domains_are_dns_names() {
+        assert_eq!(
+            parse_domain(" @Clinic.Example ").as_deref(),
+            Ok("clinic.example")
+        );
+        for bad in [
+            "localhost",
+            "a b.example",
+            "-x.example",
+            "x..example",
+            "ex_ample.org",
+        ] {
+            assert!(parse_domain(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -3,13 +3,15 @@
 //! read). HTTP-Redirect AuthnRequest, HTTP-POST assertion consumer service.
 //!
 //! On top of samael's checks (signature, issuer, destination/recipient, InResponseTo,
-//! NotBefore/NotOnOrAfter with 3 minutes of clock skew, audience when present) this module
+//! NotBefore/NotOnOrAfter with 3 minutes of clock skew, audience when present; signature
+//! algorithms pinned to RSA/ECDSA with SHA-256 or stronger) this module
 //! requires exactly one assertion in the response (signature-wrapping), an audience restriction
 //! naming this connection, and refuses an assertion id it has seen before (replay).
 
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use samael::crypto::AllowedSignatureAlgorithm as Allowed;
 use samael::metadata::{EntityDescriptor, HTTP_REDIRECT_BINDING};
 use samael::schema::Assertion;
 use samael::service_provider::{Error as SpError, ServiceProvider, ServiceProviderBuilder};
@@ -85,6 +87,15 @@ fn service_provider(c: &SsoConnection, public_url: &str) -> DomainResult<Service
         .slo_url(None::<String>)
         .idp_metadata(md)
         .authn_name_id_format(Some(EMAIL_FORMAT.to_owned()))
+        // Pinned: samael accepts every algorithm otherwise, SHA-1 included.
+        .allowed_signature_algorithms(Some(vec![
+            Allowed::RsaSha256,
+            Allowed::RsaSha384,
+            Allowed::RsaSha512,
+            Allowed::EcdsaSha256,
+            Allowed::EcdsaSha384,
+            Allowed::EcdsaSha512,
+        ]))
         .build()
         .map_err(|e| DomainError::Internal(e.to_string()))
 }
@@ -374,4 +385,35 @@ pub async fn acs(
         return Err(reject(Rejection::Malformed).await);
     };
     signin::complete(tenancy, tenant, c, identity, request_id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assertions_are_counted_whatever_their_prefix() {
+        assert_eq!(
+            assertion_count("<samlp:Response><saml:Assertion ID=\"a\"/></samlp:Response>"),
+            1
+        );
+        assert_eq!(
+            assertion_count("<Response><Assertion/><x:Assertion>..</x:Assertion></Response>"),
+            2
+        );
+        assert_eq!(
+            assertion_count("<Response><saml:EncryptedAssertion/></Response>"),
+            1
+        );
+        assert_eq!(
+            assertion_count("<Response><saml:AssertionIDRef/></Response>"),
+            0
+        );
+        assert_eq!(
+            unverified_assertion_id(
+                "<r><saml:Assertion xmlns:saml=\"x\" ID=\"_abc\" Version=\"2.0\">"
+            ),
+            Some("_abc".to_owned())
+        );
+    }
 }

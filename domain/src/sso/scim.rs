@@ -926,3 +926,32 @@ pub async fn delete_group(
         })
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_eq_filter_on_the_named_attribute_parses() {
+        let ok = parse_eq_filter("userName eq \"a@b.example\"", "userName").expect("parses");
+        assert_eq!(ok, "a@b.example");
+        assert_eq!(
+            parse_eq_filter("USERNAME EQ \"x\"", "userName").expect("case-insensitive"),
+            "x"
+        );
+        for bad in [
+            "userName co \"a\"",
+            "emails eq \"a\"",
+            "userName eq a",
+            "userName",
+            "",
+        ] {
+            let e = parse_eq_filter(bad, "userName").expect_err(bad);
+            assert_eq!(
+                (e.status, e.scim_type),
+                (400, Some("invalidFilter")),
+                "{bad}"
+            );
+        }
+    }
+}
