@@ -539,3 +539,29 @@ async fn bad_connection_input_names_every_field() {
         .await;
     problem(r, 409).await;
 }
+
+#[tokio::test]
+async fn sso_groups_never_remove_the_last_institution_admin() {
+    let app = app().await;
+    let t = app.tenant("a").await;
+    let port = free_port();
+    let mut spec = oidc_spec(
+        &format!("http://127.0.0.1:{port}"),
+        json!([{"group": "everyone", "role": "staff"}]),
+    );
+    spec["domains"] = json!(["a.test"]);
+    let conn = create_connection(&app, &t, spec).await;
+    let redirect = conn["oidc_redirect_uri"].as_str().expect("cb").to_owned();
+    let users = json!({t.admin_email.clone(): {"password": "pw", "groups": ["everyone"]}});
+    let _idp = OidcIdp::start(port, &[redirect], users).await;
+    let back = Browser::new()
+        .sign_in_at_idp(
+            &start(&app, &conn).await,
+            &[("login", t.admin_email.as_str()), ("password", "pw")],
+        )
+        .await;
+    let (_, me) = land(&app, "a", deliver(&app, back).await).await;
+    let mut r = roles(&me);
+    r.sort();
+    assert_eq!(r, vec!["institution_admin", "staff"]);
+}

@@ -381,6 +381,9 @@ async fn set_active(
     account_id: Uuid,
     active: bool,
 ) -> ScimResult<()> {
+    if !active {
+        crate::identity::accounts::lock_admin_changes(c).await?;
+    }
     diesel::update(accounts::table.find(account_id))
         .set((
             accounts::status.eq(if active { "active" } else { "disabled" }),
@@ -389,6 +392,18 @@ async fn set_active(
         .execute(c)
         .await?;
     if !active {
+        let admins = crate::identity::accounts::active_institution_admins(c).await?;
+        let is_admin = id_repo::grants_of(c, account_id)
+            .await?
+            .iter()
+            .any(|g| g.role == crate::identity::model::Role::InstitutionAdmin);
+        if is_admin && admins == 0 {
+            return Err(ScimError::new(
+                409,
+                Some("mutability"),
+                "the organisation must keep at least one active institution admin",
+            ));
+        }
         // Deprovisioned: every session ends now, so the next request is refused.
         let n = id_repo::revoke_all_sessions(c, account_id).await?;
         let e = Event::new("account.disable")

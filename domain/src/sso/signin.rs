@@ -159,6 +159,20 @@ pub(crate) async fn apply_grants(
     grants: &[RoleGrant],
 ) -> DomainResult<()> {
     let current = id_repo::grants_of(c, account_id).await?;
+    let mut grants = grants.to_vec();
+    let admin = RoleGrant {
+        role: Role::InstitutionAdmin,
+        department_id: None,
+    };
+    if current.contains(&admin) && !grants.contains(&admin) {
+        // The IdP's groups never remove the organisation's last active institution admin
+        // (the accounts API refuses the same): it would lock everyone out of administration.
+        crate::identity::accounts::lock_admin_changes(c).await?;
+        if crate::identity::accounts::active_institution_admins(c).await? <= 1 {
+            grants.push(admin);
+        }
+    }
+    let grants = grants.as_slice();
     for g in current.iter().filter(|g| !grants.contains(g)) {
         diesel::delete(
             role_grants::table
