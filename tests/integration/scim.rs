@@ -294,6 +294,42 @@ async fn scim_tokens_are_per_tenant_and_errors_use_the_scim_schema() {
             .contains("userName"),
         "{e}"
     );
+    // PUT replaces active and names; DELETE deactivates; groups can be deleted.
+    let (s, u) = scim(
+        &app,
+        Some(&ta),
+        "PUT",
+        &format!("/Users/{id}"),
+        Some(json!({"userName": "dora@clinic.example", "name": {"givenName": "Dora", "familyName": "Explorer"}, "active": true})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{u}");
+    assert_eq!(u["name"]["familyName"], "Explorer");
+    let (s, _) = scim(&app, Some(&ta), "DELETE", &format!("/Users/{id}"), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, u) = scim(&app, Some(&ta), "GET", &format!("/Users/{id}"), None).await;
+    assert_eq!(u["active"], false);
+    let (_, g) = scim(
+        &app,
+        Some(&ta),
+        "POST",
+        "/Groups",
+        Some(json!({"displayName": "temp"})),
+    )
+    .await;
+    let gid = g["id"].as_str().expect("gid");
+    let (s, _) = scim(&app, Some(&ta), "DELETE", &format!("/Groups/{gid}"), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = scim(&app, Some(&ta), "GET", &format!("/Groups/{gid}"), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // SCIM's changes are in A's audit log, by the connection as an integration.
+    let events = crate::sso::audit_reasons(&app, &a, "account.disable").await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e["actor_type"] == "integration" && e["details"]["source"] == "scim"),
+        "{events:?}"
+    );
     // Rotating the token retires the old one.
     let ta2 = scim_token(&app, &a, &conn_a).await;
     assert_ne!(ta, ta2);
