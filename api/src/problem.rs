@@ -242,7 +242,7 @@ impl From<DomainError> for ApiError {
                 use domain::sso::Rejection;
                 let kind = format!("sso-{}", why.code().replace('_', "-"));
                 match why {
-                    Rejection::NoRole | Rejection::AccountDisabled => {
+                    Rejection::NoRole | Rejection::AccountDisabled | Rejection::UnverifiedEmail => {
                         ApiError::forbidden(&kind, why.message())
                     }
                     _ => ApiError::Unauthorized(

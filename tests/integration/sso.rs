@@ -565,3 +565,54 @@ async fn sso_groups_never_remove_the_last_institution_admin() {
     r.sort();
     assert_eq!(r, vec!["institution_admin", "staff"]);
 }
+
+#[tokio::test]
+async fn an_unverified_email_cannot_take_over_an_existing_account() {
+    let app = app().await;
+    let t = app.tenant("a").await;
+    let p = app
+        .person(&t, "staff", "Dana", "dana@hospital.example", None)
+        .await;
+    let grant = domain::identity::RoleGrant {
+        role: domain::identity::Role::Staff,
+        department_id: None,
+    };
+    app.account(
+        &t,
+        &json!({"id": p["id"], "email": "dana@hospital.example"}),
+        &[grant],
+    )
+    .await;
+    let port = free_port();
+    let conn = create_connection(
+        &app,
+        &t,
+        oidc_spec(
+            &format!("http://127.0.0.1:{port}"),
+            json!([{"group": "therapists", "role": "provider"}]),
+        ),
+    )
+    .await;
+    let users = json!({"dana@hospital.example": {"password": "pw", "groups": ["therapists"], "email_verified": false}});
+    let _idp = OidcIdp::start(
+        port,
+        &[conn["oidc_redirect_uri"].as_str().expect("cb").to_owned()],
+        users,
+    )
+    .await;
+    let back = Browser::new()
+        .sign_in_at_idp(
+            &start(&app, &conn).await,
+            &[("login", "dana@hospital.example"), ("password", "pw")],
+        )
+        .await;
+    let p = problem(deliver(&app, back).await, 403).await;
+    assert_eq!(p["type"], "urn:swiftacare:problem:sso-unverified-email");
+    let events = audit_reasons(&app, &t, "auth.sso_login").await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e["details"]["reason"] == "unverified_email"),
+        "{events:?}"
+    );
+}

@@ -97,6 +97,9 @@ pub struct ExternalIdentity {
     pub given_name: Option<String>,
     pub family_name: Option<String>,
     pub groups: Vec<String>,
+    /// The IdP says the email is verified (OIDC `email_verified`; a SAML IdP asserts it).
+    /// Required before an existing account is linked by email.
+    pub email_verified: bool,
 }
 
 /// The URLs a connection is reached at, from the server's public URL.
@@ -150,6 +153,8 @@ pub enum Rejection {
     NoRole,
     /// Valid, but the account is disabled (deprovisioned).
     AccountDisabled,
+    /// The email matches an existing account but the IdP does not say it is verified.
+    UnverifiedEmail,
 }
 
 impl Rejection {
@@ -170,6 +175,7 @@ impl Rejection {
             Rejection::Malformed => "malformed",
             Rejection::NoRole => "no_role_mapped",
             Rejection::AccountDisabled => "account_disabled",
+            Rejection::UnverifiedEmail => "unverified_email",
         }
     }
 
@@ -196,6 +202,9 @@ impl Rejection {
             Rejection::Malformed => "the identity provider's response is malformed or incomplete",
             Rejection::NoRole => "your organisation has not given you a role in this service",
             Rejection::AccountDisabled => "your account is disabled",
+            Rejection::UnverifiedEmail => {
+                "the identity provider has not verified this email address, which belongs to an existing account"
+            }
         }
     }
 }

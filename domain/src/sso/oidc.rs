@@ -279,7 +279,13 @@ pub async fn callback(
             .and_then(|n| n.get(None))
             .map(|n| n.as_str().to_owned())
     };
+    let email_verified = info
+        .as_ref()
+        .and_then(|i| i.email_verified())
+        .or(claims.email_verified())
+        .unwrap_or(false);
     let identity = ExternalIdentity {
+        email_verified,
         subject: claims.subject().as_str().to_owned(),
         email,
         given_name: info.as_ref().and_then(given),

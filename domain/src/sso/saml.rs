@@ -259,6 +259,8 @@ fn identity_of(a: &Assertion) -> Option<ExternalIdentity> {
     }
     let email = email.or_else(|| name_id.contains('@').then(|| name_id.clone()))?;
     Some(ExternalIdentity {
+        // SAML has no verified flag: the IdP's signed assertion is the organisation's word.
+        email_verified: true,
         subject: name_id,
         email,
         given_name: given,

@@ -308,6 +308,7 @@ fn person_name(body: &Value, email: &str) -> ScimResult<PersonName> {
         given_name: str_at(body, &["name", "givenName"]).map(str::to_owned),
         family_name: str_at(body, &["name", "familyName"]).map(str::to_owned),
         groups: Vec::new(),
+        email_verified: true,
     };
     Ok(signin::person_name(&id)?)
 }

@@ -249,7 +249,9 @@ pub(crate) async fn provision(
                 return Ok(Err(Rejection::NoRole));
             }
             let account_id = match id_repo::find_account_by_email(c, email.as_str()).await? {
-                // The tenant routed this email domain to this IdP: the IdP vouches for it.
+                // The tenant routed this email domain to this IdP, which vouches for it, but only
+                // a verified address may take over an existing account.
+                Some(_) if !identity.email_verified => return Ok(Err(Rejection::UnverifiedEmail)),
                 Some(a) => a.id,
                 None => {
                     let person_id = Uuid::now_v7();

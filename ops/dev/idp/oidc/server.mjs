@@ -64,7 +64,7 @@ const provider = new Provider(issuer, {
     return {
       accountId: id,
       async claims() {
-        return { sub: u.sub ?? id, email: id, email_verified: true, groups: u.groups ?? [] };
+        return { sub: u.sub ?? id, email: id, email_verified: u.email_verified ?? true, groups: u.groups ?? [] };
       },
     };
   },
