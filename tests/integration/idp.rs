@@ -92,6 +92,17 @@ impl OidcIdp {
     }
 }
 
+/// Debian's libfaketime (package `faketime`).
+fn libfaketime() -> PathBuf {
+    let found = std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|d| d.path().join("faketime/libfaketime.so.1"))
+        .find(|p| p.exists());
+    found.expect("libfaketime.so.1 under /usr/lib/*/faketime (run ops/dev/ensure-services.sh)")
+}
+
 pub struct SamlIdp {
     pub base: String,
     pub dir: tempfile::TempDir,
@@ -116,14 +127,12 @@ impl SamlIdp {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let script = repo_root().join("ops/dev/idp/saml/start.sh");
-        let mut cmd = match faketime {
-            Some(offset) => {
-                let mut c = Command::new("faketime");
-                c.arg("-f").arg(offset).arg(&script);
-                c
-            }
-            None => Command::new(&script),
-        };
+        let mut cmd = Command::new(&script);
+        if let Some(offset) = faketime {
+            // libfaketime preloaded straight into start.sh, which execs php: the child we kill
+            // on drop is PHP itself (the `faketime` wrapper would leave it running).
+            cmd.env("LD_PRELOAD", libfaketime()).env("FAKETIME", offset);
+        }
         let child = cmd
             .arg(dir.path())
             .arg(port.to_string())
