@@ -58,6 +58,7 @@ pub fn build(
             api.with(TenantRouter::new(state.clone()))
                 .with(crate::diagnose::JsonDiagnostics),
         )
+        .nest(crate::scim::SCIM_PREFIX, crate::scim::routes())
         .at("/healthz", get(healthz))
         .at("/readyz", get(readyz))
         .at("/metrics", get(metrics_endpoint))

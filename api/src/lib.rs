@@ -3,6 +3,7 @@
 //! * [`app`] builds the poem endpoint (router, middleware, spec, health, metrics).
 //! * [`tenant_router`] resolves each request's tenant; [`auth`] its caller.
 //! * [`http`] holds the thin handlers, one `#[OpenApi]` impl per bounded context.
+//! * [`scim`] serves SCIM 2.0 (`/scim/v2`) for identity providers, outside the tenant router.
 //! * [`cli`] implements `serve`, `migrate`, `tenant …`, `demo`, `openapi`.
 
 pub mod app;
@@ -20,6 +21,7 @@ pub mod mail;
 pub mod openapi;
 pub mod platform;
 pub mod problem;
+pub mod scim;
 pub mod serve;
 pub mod telemetry;
 pub mod tenant_router;

@@ -238,6 +238,35 @@ impl From<DomainError> for ApiError {
                 ApiError::unavailable()
             }
             DomainError::Internal(cause) => ApiError::internal(&cause),
+            DomainError::SsoRejected(why) => {
+                use domain::sso::Rejection;
+                let kind = format!("sso-{}", why.code().replace('_', "-"));
+                match why {
+                    Rejection::NoRole | Rejection::AccountDisabled | Rejection::UnverifiedEmail => {
+                        ApiError::forbidden(&kind, why.message())
+                    }
+                    _ => ApiError::Unauthorized(
+                        Json(Problem::new(
+                            StatusCode::UNAUTHORIZED,
+                            &kind,
+                            why.message().to_owned(),
+                        )),
+                        "Bearer".to_owned(),
+                    ),
+                }
+            }
+            DomainError::SsoRequired { .. } => ApiError::forbidden(
+                "sso-required",
+                "your organisation signs in through its identity provider; use single sign-on",
+            ),
+            DomainError::Upstream(why) => ApiError::Unavailable(
+                Json(Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "upstream-unavailable",
+                    why.to_owned(),
+                )),
+                "5".to_owned(),
+            ),
             DomainError::TooManyAttempts(left) => {
                 ApiError::too_many_attempts(left.to_std().unwrap_or_default())
             }

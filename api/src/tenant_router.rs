@@ -71,7 +71,24 @@ impl<E: Endpoint> Endpoint for TenantRouterEndpoint<E> {
     type Output = E::Output;
 
     async fn call(&self, mut req: Request) -> poem::Result<Self::Output> {
-        let slug = named_slug(&req, self.state.base_domain.as_deref())?;
+        let slug = match named_slug(&req, self.state.base_domain.as_deref()) {
+            Ok(s) => s,
+            // A browser coming back from an identity provider names no tenant; the connection
+            // id in the path does.
+            Err(e) => match sso_connection_in(req.uri().path()) {
+                Some(id) => {
+                    match domain::sso::connections::tenant_slug_of(&self.state.tenancy, id).await {
+                        Ok(Some(s)) => Slug::parse(&s).map_err(|_| e)?,
+                        Ok(None) => return Err(ApiError::not_found("no such tenant").into()),
+                        Err(domain::DomainError::Unavailable(_)) => {
+                            return Err(ApiError::unavailable().into());
+                        }
+                        Err(other) => return Err(ApiError::internal(&other).into()),
+                    }
+                }
+                None => return Err(e.into()),
+            },
+        };
         let tenant: TenantRef = match self.state.tenancy.resolve(&slug).await {
             Ok(Some(t)) if t.status == TenantStatus::Active => t,
             Ok(Some(t)) if t.status == TenantStatus::Suspended => {
@@ -92,4 +109,13 @@ impl<E: Endpoint> Endpoint for TenantRouterEndpoint<E> {
         req.extensions_mut().insert(tenant);
         self.inner.call(req).await
     }
+}
+
+/// `…/auth/sso/<uuid>/(start|callback|metadata|acs)` → the connection id.
+fn sso_connection_in(path: &str) -> Option<uuid::Uuid> {
+    let rest = path.split("/auth/sso/").nth(1)?;
+    let (id, tail) = rest.split_once('/')?;
+    matches!(tail, "start" | "callback" | "metadata" | "acs")
+        .then(|| id.parse().ok())
+        .flatten()
 }

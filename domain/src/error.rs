@@ -33,6 +33,16 @@ pub enum DomainError {
     /// 429 — too many wrong attempts; retry after the duration.
     #[error("too many attempts; retry in {} s", .0.num_seconds())]
     TooManyAttempts(chrono::Duration),
+    /// 401 (403 for `no_role_mapped` / `account_disabled`) — an SSO sign-in was refused; the
+    /// reason is audited and named in the problem (`docs/SSO.md`).
+    #[error("single sign-on refused: {}", .0.code())]
+    SsoRejected(crate::sso::Rejection),
+    /// 403 — this email's organisation signs in through its identity provider only.
+    #[error("password sign-in is disabled for this organisation")]
+    SsoRequired { connection_id: uuid::Uuid },
+    /// 502 — an upstream service (the organisation's identity provider) failed.
+    #[error("upstream failure: {0}")]
+    Upstream(&'static str),
     /// 503 — the database is unreachable; retry later.
     #[error("service unavailable")]
     Unavailable(#[source] DoorError),
@@ -81,6 +91,20 @@ impl From<diesel::result::Error> for DomainError {
                     }
                     _ => "the resource already exists".to_owned(),
                 })
+            }
+            // Two transactions collided (serialization failure or a deadlock PostgreSQL broke):
+            // nothing was written; the caller may simply retry.
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                DomainError::Conflict(
+                    "a concurrent change collided with this one; nothing was changed, try again"
+                        .to_owned(),
+                )
+            }
+            Error::DatabaseError(_, info) if info.message().starts_with("deadlock detected") => {
+                DomainError::Conflict(
+                    "a concurrent change collided with this one; nothing was changed, try again"
+                        .to_owned(),
+                )
             }
             Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
                 DomainError::Conflict(

@@ -6,6 +6,7 @@
 //!
 //! * [`org`] — the organisation: the department tree and the people directory.
 //! * [`identity`] — accounts, roles, one-time tokens, sessions, and the access policy.
+//! * [`sso`] — enterprise single sign-on (OIDC, SAML 2.0), JIT provisioning, SCIM 2.0.
 
 pub mod access;
 pub mod audit;
@@ -17,6 +18,7 @@ pub mod page;
 pub mod platform;
 pub mod scheduling;
 pub mod schema;
+pub mod sso;
 
 pub use error::{DomainError, DomainResult, FieldError};
 pub use identity::policy;

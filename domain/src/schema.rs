@@ -92,7 +92,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     care_team,
     break_glass_grants,
     security_policy,
-    oauth_clients
+    oauth_clients,
+    sso_identities,
+    scim_groups,
+    scim_group_members
 );
 
 diesel::define_sql_function! {
@@ -201,3 +204,35 @@ diesel::table! {
         revoked_at -> Nullable<Timestamptz>,
     }
 }
+
+diesel::table! {
+    sso_identities (connection_id, subject) {
+        connection_id -> Uuid,
+        subject -> Text,
+        account_id -> Uuid,
+        groups -> Array<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    scim_groups (id) {
+        id -> Uuid,
+        connection_id -> Uuid,
+        display_name -> Text,
+        external_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    scim_group_members (group_id, account_id) {
+        group_id -> Uuid,
+        account_id -> Uuid,
+    }
+}
+
+diesel::joinable!(sso_identities -> accounts (account_id));
+diesel::joinable!(scim_group_members -> scim_groups (group_id));
+diesel::joinable!(scim_group_members -> accounts (account_id));

@@ -64,9 +64,34 @@ if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
   python3 -m pip install --quiet aiosmtpd
 fi
 
+# --- SSO: build libraries for samael (xmlsec) and the real identity providers the SSO tests start ---
+# samael's xmlsec feature links libxmlsec1/libxml2 (bindgen needs clang); SimpleSAMLphp runs under
+# PHP's built-in server (php-xml for its XML, php-mbstring); faketime shifts an IdP's clock to
+# produce genuinely expired assertions.
+sso_pkgs=()
+for p in libxmlsec1-dev libxml2-dev pkg-config clang libclang-dev simplesamlphp php-cli php-xml \
+         php-mbstring faketime; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || sso_pkgs+=("$p")
+done
+if [ ${#sso_pkgs[@]} -gt 0 ]; then
+  echo "ensure-services: installing ${sso_pkgs[*]}"
+  apt_install "${sso_pkgs[@]}"
+fi
+# oidc-provider (npm), pinned by ops/dev/idp/oidc/package-lock.json.
+oidc_dir="$(cd "$(dirname "$0")" && pwd)/idp/oidc"
+if ! command -v node >/dev/null; then
+  echo "ensure-services: installing Node.js"
+  apt_install nodejs npm
+fi
+if [ ! -f "$oidc_dir/node_modules/.package-lock.json" ] \
+   || [ "$oidc_dir/package-lock.json" -nt "$oidc_dir/node_modules/.package-lock.json" ]; then
+  echo "ensure-services: npm ci (oidc-provider)"
+  (cd "$oidc_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 # --- cargo-nextest (the test runner) ---
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "ensure-services: installing cargo-nextest"
   cargo install --locked cargo-nextest
 fi
-echo "ensure-services: PostgreSQL (127.0.0.1:5432), Redis (127.0.0.1:6379), RabbitMQ (127.0.0.1:5672), aiosmtpd and cargo-nextest ready"
+echo "ensure-services: PostgreSQL (127.0.0.1:5432), Redis (127.0.0.1:6379), RabbitMQ (127.0.0.1:5672), aiosmtpd, SSO IdPs (oidc-provider, SimpleSAMLphp) and cargo-nextest ready"

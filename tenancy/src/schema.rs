@@ -66,3 +66,63 @@ diesel::table! {
 
 diesel::joinable!(operator_sessions -> operators (operator_id));
 diesel::allow_tables_to_appear_in_same_query!(operators, operator_sessions);
+
+diesel::table! {
+    control.sso_connections (id) {
+        id -> Uuid,
+        tenant_id -> Int8,
+        name -> Text,
+        protocol -> Text,
+        oidc_issuer -> Nullable<Text>,
+        oidc_client_id -> Nullable<Text>,
+        oidc_client_secret -> Nullable<Bytea>,
+        saml_idp_metadata -> Nullable<Text>,
+        saml_metadata_url -> Nullable<Text>,
+        password_login_allowed -> Bool,
+        group_mappings -> Jsonb,
+        scim_token_hash -> Nullable<Bytea>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    control.sso_domains (tenant_id, domain) {
+        tenant_id -> Int8,
+        domain -> Text,
+        connection_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    control.sso_pending (state_hash) {
+        state_hash -> Bytea,
+        connection_id -> Uuid,
+        nonce -> Nullable<Text>,
+        pkce_verifier -> Nullable<Bytea>,
+        saml_request_id -> Nullable<Text>,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    control.sso_seen_assertions (connection_id, assertion_id) {
+        connection_id -> Uuid,
+        assertion_id -> Text,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    control.sso_handoffs (code_hash) {
+        code_hash -> Bytea,
+        tenant_id -> Int8,
+        account_id -> Uuid,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(sso_domains -> sso_connections (connection_id));
+diesel::joinable!(sso_connections -> tenants (tenant_id));
+diesel::allow_tables_to_appear_in_same_query!(sso_connections, sso_domains, tenants);

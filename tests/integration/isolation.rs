@@ -30,6 +30,12 @@ fn body_for(operation_id: &str, ids: &HashMap<&str, String>, b_refresh: &str) ->
         ),
         "updatePerson" => Some(json!({"given_name": "Renamed by A"})),
         "login" => Some(json!({"email": "admin@b.test", "password": crate::support::PASSWORD})),
+        "createSsoConnection" => Some(json!({
+            "name": "Sweep", "protocol": "oidc",
+            "oidc": {"issuer": "http://127.0.0.1:9", "client_id": "c", "client_secret": "s"}
+        })),
+        "discoverSignIn" => Some(json!({"email": "someone@b.example"})),
+        "exchangeSsoCode" => Some(json!({"code": "sso_not_a_real_code"})),
         "completeSetup" => {
             Some(json!({"token": "sco_not_a_real_token", "password": "a long enough password"}))
         }
@@ -142,6 +148,20 @@ async fn every_operation_is_tenant_isolated() {
         ids.get_mut(slug)
             .expect("tenant")
             .insert("client_id", client);
+        // An SSO connection (its IdP is never contacted: every request names the other tenant).
+        let r = app
+            .post(
+                slug,
+                Some(&t.admin_token),
+                "/api/v1/sso/connections",
+                json!({"name": "Sweep", "protocol": "oidc", "domains": [format!("{slug}.example")],
+                       "oidc": {"issuer": "http://127.0.0.1:9", "client_id": "c", "client_secret": "s"}}),
+            )
+            .await;
+        let conn = body(r).await["id"].as_str().expect("connection").to_owned();
+        ids.get_mut(slug)
+            .expect("tenant")
+            .insert("connection_id", conn);
     }
     // Scheduling in each tenant: a location, a type, a provider with hours, an override, an
     // appointment, a series, a waitlist entry with an offer, a calendar feed.
@@ -201,6 +221,11 @@ async fn every_operation_is_tenant_isolated() {
             if let Some(body) = body_for(op_id, b_ids, &b_refresh) {
                 req = req.body_json(&body);
             }
+            if op_id == "finishSamlSignIn" {
+                req = req
+                    .content_type("application/x-www-form-urlencoded")
+                    .body("SAMLResponse=PHg%2BPC94Pg%3D%3D&RelayState=rs_x");
+            }
             let resp = req.send().await;
             let status = resp.0.status().as_u16();
             let text = body(resp).await.to_string();
@@ -229,7 +254,8 @@ async fn every_operation_is_tenant_isolated() {
                 .request(
                     method,
                     uri.replace(&b_ids["department_id"], &a_ids["department_id"])
-                        .replace(&b_ids["person_id"], &a_ids["person_id"]),
+                        .replace(&b_ids["person_id"], &a_ids["person_id"])
+                        .replace(&b_ids["connection_id"], &a_ids["connection_id"]),
                 )
                 .header("X-Tenant", "a")
                 .header("Authorization", format!("Bearer {}", b.admin_token))

@@ -19,6 +19,7 @@ use domain::identity::{Role, RoleGrant};
 use poem::http::Method;
 use serde_json::{Value, json};
 
+use crate::idp::{Back, Browser, OidcIdp, SamlIdp, free_port};
 use crate::support::{PASSWORD, TenantCtx, TestApp, body, read_eml, token_in};
 
 const SLUG: &str = "roles";
@@ -48,7 +49,9 @@ enum Expect {
 impl Expect {
     fn matches(self, status: u16) -> bool {
         match self {
-            Expect::Allowed | Expect::Public => (200..300).contains(&status),
+            Expect::Allowed => (200..300).contains(&status),
+            // The SSO browser endpoints answer a success with a redirect.
+            Expect::Public => (200..300).contains(&status) || status == 302,
             Expect::Forbidden => status == 403,
             Expect::Hidden => status == 404,
         }
@@ -245,6 +248,19 @@ const MATRIX: &[(&str, Case, [Expect; 5])] = &[
     ("listCalendarFeeds",     Plain,                   [F, F, A, F, A]),
     ("createCalendarFeed",    Plain,                   [F, F, A, F, A]),
     ("revokeCalendarFeed",    FreshAccount,            [H, H, A, H, A]),
+    // Single sign-on configuration: institution admins only, refused before any lookup.
+    ("listSsoConnections",    Plain,                   [A, F, F, F, F]),
+    ("createSsoConnection",   Plain,                   [A, F, F, F, F]),
+    ("getSsoConnection",      Plain,                   [A, F, F, F, F]),
+    ("issueScimToken",        Plain,                   [A, F, F, F, F]),
+    ("deleteSsoConnection",   FreshAccount,            [A, F, F, F, F]),
+    // The browser side of SSO needs no session (the redirects count as success).
+    ("discoverSignIn",        Plain,                   [P, P, P, P, P]),
+    ("startSsoSignIn",        Plain,                   [P, P, P, P, P]),
+    ("finishOidcSignIn",      Plain,                   [P, P, P, P, P]),
+    ("finishSamlSignIn",      Plain,                   [P, P, P, P, P]),
+    ("getSamlMetadata",       Plain,                   [P, P, P, P, P]),
+    ("exchangeSsoCode",       Plain,                   [P, P, P, P, P]),
 ];
 
 /// One operation as the spec describes it.
@@ -289,9 +305,10 @@ struct Call {
     if_match: Option<String>,
     /// Use this session instead of the role's.
     token: Option<String>,
-    /// A form-encoded body (the OAuth2 token endpoint).
+    /// A form-encoded body (the OAuth2 token endpoint, the SAML ACS).
     form: Option<String>,
     /// A query string.
+    /// A query string (the OIDC callback).
     query: Option<String>,
 }
 
@@ -334,6 +351,11 @@ struct World<'a> {
     provider_out: String,
     counter: AtomicU32,
     sched: Sched,
+    /// Real IdPs and a connection to each (for the SSO rows).
+    _saml_idp: SamlIdp,
+    saml_conn: Value,
+    _oidc_idp: OidcIdp,
+    oidc_conn: Value,
 }
 
 /// Scheduling targets: a type, a location, appointments and a series on the in-subtree
@@ -481,6 +503,47 @@ impl World<'_> {
             appt_self,
             series_in,
         };
+        // SSO: a SAML and an OIDC connection, each to a real IdP.
+        let saml_idp = SamlIdp::start().await;
+        let r = app
+            .post(
+                SLUG,
+                Some(&t.admin_token),
+                "/api/v1/sso/connections",
+                json!({"name": "SAML", "protocol": "saml", "domains": ["clinic.example"],
+                       "saml": {"metadata_url": saml_idp.metadata_url()},
+                       "group_mappings": [{"group": "therapists", "role": "provider"}]}),
+            )
+            .await;
+        assert_eq!(r.0.status().as_u16(), 201, "saml connection");
+        let saml_conn = body(r).await;
+        saml_idp.trust_sp(
+            saml_conn["saml_entity_id"].as_str().expect("entity"),
+            saml_conn["saml_acs_url"].as_str().expect("acs"),
+        );
+        let port = free_port();
+        let r = app
+            .post(
+                SLUG,
+                Some(&t.admin_token),
+                "/api/v1/sso/connections",
+                crate::sso::oidc_spec(
+                    &format!("http://127.0.0.1:{port}"),
+                    json!([{"group": "therapists", "role": "provider"}]),
+                ),
+            )
+            .await;
+        assert_eq!(r.0.status().as_u16(), 201, "oidc connection");
+        let oidc_conn = body(r).await;
+        let oidc_idp = OidcIdp::start(
+            port,
+            &[oidc_conn["oidc_redirect_uri"]
+                .as_str()
+                .expect("cb")
+                .to_owned()],
+            crate::sso::oidc_users(),
+        )
+        .await;
         World {
             app,
             t,
@@ -495,7 +558,30 @@ impl World<'_> {
             provider_out,
             counter: AtomicU32::new(0),
             sched,
+            _saml_idp: saml_idp,
+            saml_conn,
+            _oidc_idp: oidc_idp,
+            oidc_conn,
         }
+    }
+
+    /// Signs a mapped user in at a real IdP and returns how the IdP hands the browser back.
+    async fn sso_back(&self, conn: &Value, login: &[(&str, &str)]) -> Back {
+        let start = conn["start_url"].as_str().expect("start");
+        let r = self
+            .app
+            .client
+            .get(start.strip_prefix("http://test").expect("path"))
+            .send()
+            .await;
+        assert_eq!(r.0.status().as_u16(), 302, "start");
+        let idp_url = r.0.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_owned();
+        Browser::returning_to("http://test")
+            .sign_in_at_idp(&idp_url, login)
+            .await
     }
 
     /// A weekly series of two, starting `days` from now at 06:00 UTC.
@@ -692,7 +778,7 @@ impl World<'_> {
             (
                 "getTenant" | "getMe" | "listDepartments" | "listPeople" | "searchAuditEvents"
                 | "exportAuditEvents" | "listSessions" | "getMfaStatus" | "listAccounts"
-                | "getSecurityPolicy" | "listApiClients",
+                | "getSecurityPolicy" | "listApiClients" | "listSsoConnections",
                 Plain,
             ) => Call::default(),
             ("setAccountRoles" | "disableAccount" | "enableAccount", InSubtree) => {
@@ -731,6 +817,26 @@ impl World<'_> {
                 } else {
                     call
                 }
+            }
+            ("createSsoConnection", Plain) => Call::default().body(json!({
+                "name": format!("Matrix {n}"), "protocol": "oidc",
+                "oidc": {"issuer": "https://idp.example", "client_id": "c", "client_secret": "s"}
+            })),
+            ("getSsoConnection" | "issueScimToken", Plain) => {
+                Call::default().id("connection_id", &id_of(&self.saml_conn))
+            }
+            ("deleteSsoConnection", FreshAccount) => {
+                let r2 = self
+                    .app
+                    .post(
+                        SLUG,
+                        Some(self.admin()),
+                        "/api/v1/sso/connections",
+                        json!({"name": format!("Doomed {n}"), "protocol": "oidc",
+                               "oidc": {"issuer": "https://idp.example", "client_id": "c", "client_secret": "s"}}),
+                    )
+                    .await;
+                Call::default().id("connection_id", &id_of(&body(r2).await))
             }
             ("createApiClient", Plain) => {
                 Call::default().body(json!({"name": "Matrix client", "scopes": ["directory:read"]}))
@@ -1285,6 +1391,66 @@ impl World<'_> {
                 Call::default().body(json!({"refresh_token": refresh}))
             }
             "requestPasswordReset" => Call::default().body(json!({"email": self.emails[4]})),
+            "discoverSignIn" => Call::default().body(json!({"email": "alice@clinic.example"})),
+            "startSsoSignIn" => Call::default().id("connection_id", &id_of(&self.saml_conn)),
+            "getSamlMetadata" => Call::default().id("connection_id", &id_of(&self.saml_conn)),
+            "finishSamlSignIn" => {
+                let Back::Post(_, fields) = self
+                    .sso_back(
+                        &self.saml_conn,
+                        &[("username", "alice"), ("password", "alice-pass")],
+                    )
+                    .await
+                else {
+                    panic!("SAML POST binding expected")
+                };
+                let form = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(fields)
+                    .finish();
+                Call::default()
+                    .id("connection_id", &id_of(&self.saml_conn))
+                    .form(form)
+            }
+            "finishOidcSignIn" => {
+                let Back::Get(path) = self
+                    .sso_back(
+                        &self.oidc_conn,
+                        &[
+                            ("login", "alice@hospital.example"),
+                            ("password", "alice-pass"),
+                        ],
+                    )
+                    .await
+                else {
+                    panic!("OIDC redirect expected")
+                };
+                let query = path.split_once('?').expect("query").1.to_owned();
+                let mut call = Call::default().id("connection_id", &id_of(&self.oidc_conn));
+                call.query = Some(query);
+                call
+            }
+            "exchangeSsoCode" => {
+                let Back::Get(path) = self
+                    .sso_back(
+                        &self.oidc_conn,
+                        &[
+                            ("login", "alice@hospital.example"),
+                            ("password", "alice-pass"),
+                        ],
+                    )
+                    .await
+                else {
+                    panic!("OIDC redirect expected")
+                };
+                let r = self.app.client.get(&path).send().await;
+                assert_eq!(r.0.status().as_u16(), 302, "callback");
+                let loc = r.0.headers()["location"]
+                    .to_str()
+                    .expect("location")
+                    .to_owned();
+                let code = loc.split("code=").nth(1).expect("code").to_owned();
+                Call::default().body(json!({"code": code}))
+            }
             "completePasswordReset" => {
                 // A dedicated account: a completed reset ends all of its sessions.
                 let (id, email) = self.fresh_person("staff", &self.site1).await;
@@ -1346,6 +1512,7 @@ impl World<'_> {
             .id("entry_id", &self.site2)
             .id("offer_id", &self.site2)
             .id("feed_id", &self.site2)
+            .id("connection_id", &self.site2)
             .if_match("\"1\"".to_owned());
         match op_id {
             "createDepartment" => call.body(json!({"name": "Anon", "kind": "unit", "parent_id": null})),

@@ -13,6 +13,7 @@ mod mfa;
 pub mod people;
 mod scheduling;
 mod security;
+pub mod sso;
 pub mod tenant;
 pub mod types;
 
@@ -34,6 +35,8 @@ pub enum Tag {
     Scheduling,
     /// Appointments, recurring series, the waitlist and calendar feeds.
     Appointments,
+    /// Enterprise single sign-on (OIDC, SAML 2.0) and home-realm discovery.
+    Sso,
 }
 
 pub type Api = (
@@ -50,6 +53,7 @@ pub type Api = (
     clients::ClientsApi,
     scheduling::SchedulingApi,
     appointments::AppointmentsApi,
+    sso::SsoApi,
 );
 
 pub fn api() -> Api {
@@ -67,5 +71,6 @@ pub fn api() -> Api {
         clients::ClientsApi,
         scheduling::SchedulingApi,
         appointments::AppointmentsApi,
+        sso::SsoApi,
     )
 }

@@ -130,7 +130,7 @@ pub async fn list(
         .await
 }
 
-async fn active_institution_admins(c: &mut AsyncPgConnection) -> QueryResult<i64> {
+pub(crate) async fn active_institution_admins(c: &mut AsyncPgConnection) -> QueryResult<i64> {
     let admins: Vec<Uuid> = role_grants::table
         .filter(role_grants::role.eq(Role::InstitutionAdmin.as_str()))
         .select(role_grants::account_id)
@@ -146,7 +146,7 @@ async fn active_institution_admins(c: &mut AsyncPgConnection) -> QueryResult<i64
 
 /// Serialises the transactions that can remove an institution admin, per tenant, so two
 /// concurrent demotions cannot both pass the "at least one admin stays" check.
-async fn lock_admin_changes(c: &mut AsyncPgConnection) -> QueryResult<()> {
+pub(crate) async fn lock_admin_changes(c: &mut AsyncPgConnection) -> QueryResult<()> {
     diesel::sql_query(
         "SELECT pg_advisory_xact_lock(hashtext('swiftacare.admins.' || current_schema()))",
     )

@@ -143,7 +143,7 @@ pub async fn complete_setup(
 /// Starts a session: its row, the first refresh token and the first access token. The tenant's
 /// policy sets its lifetime, and restricts it to enrolling an authenticator when one of the
 /// account's roles must use MFA and none is enrolled yet.
-async fn start_session(
+pub(crate) async fn start_session(
     tenancy: &Tenancy,
     tenant: &TenantRef,
     signer: &TokenSigner,
@@ -210,6 +210,21 @@ pub async fn login(
     password: &str,
     request_id: Option<String>,
 ) -> DomainResult<LoginOutcome> {
+    // An organisation that routes this email domain to its IdP may forbid passwords.
+    if let crate::sso::Realm::Sso {
+        connection_id,
+        password_login_allowed: false,
+        ..
+    } = crate::sso::connections::discover(tenancy, tenant, email)
+        .await
+        .unwrap_or(crate::sso::Realm::Password)
+    {
+        let event = Event::new("auth.login")
+            .outcome(Outcome::Denied)
+            .detail("reason", "sso_required");
+        audit::record_alone(tenancy, tenant, &Actor::anonymous(request_id), event).await?;
+        return Err(DomainError::SsoRequired { connection_id });
+    }
     let account = tenancy
         .tx(tenant, async |c| {
             Ok::<_, DomainError>(repo::find_account_by_email(c, email).await?)

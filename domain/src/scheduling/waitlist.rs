@@ -383,14 +383,29 @@ pub async fn accept(
     tenancy
         .tx(tenant, async |c| {
             let r = reach(c, p).await?;
-            let offer: Offer = waitlist_offers::table
+            let slot: (Uuid, DateTime<Utc>) = waitlist_offers::table
                 .find(offer_id)
-                .select(Offer::as_select())
-                .for_update()
+                .select((waitlist_offers::provider_id, waitlist_offers::starts_at))
                 .first(c)
                 .await
                 .optional()?
                 .ok_or(DomainError::NotFound("offer"))?;
+            // Every offer of this slot is locked first, in one order: concurrent accepts queue
+            // here, and the later ones then find their offer taken (no lock cycle with the
+            // winner marking them taken).
+            waitlist_offers::table
+                .filter(waitlist_offers::provider_id.eq(slot.0))
+                .filter(waitlist_offers::starts_at.eq(slot.1))
+                .order(waitlist_offers::id)
+                .select(waitlist_offers::id)
+                .for_update()
+                .load::<Uuid>(c)
+                .await?;
+            let offer: Offer = waitlist_offers::table
+                .find(offer_id)
+                .select(Offer::as_select())
+                .first(c)
+                .await?;
             let entry: Entry = waitlist_entries::table
                 .find(offer.entry_id)
                 .select(Entry::as_select())
