@@ -1,0 +1,67 @@
+"use client";
+import { useState, type FormEvent } from "react";
+import { api, unwrap } from "@/api/client";
+import { Button } from "@/components/ui";
+import { FormProblem, TextField } from "@/components/form";
+import { useSubmit } from "@/lib/hooks";
+import { ApiProblem, fieldErrors } from "@/lib/problem";
+import { normaliseSlug, rememberTenant, SLUG_PATTERN } from "@/lib/tenant";
+import type { components } from "@/api/generated/tenant";
+
+export type Tenant = components["schemas"]["Tenant"];
+
+/** Step 1 of sign-in: which organisation. Checked with `GET /tenant`, then remembered. */
+export function TenantStep({ initial, onChosen }: { initial?: string; onChosen: (t: Tenant) => void }) {
+  const [slug, setSlug] = useState(initial ?? "");
+  const [localError, setLocalError] = useState<string>();
+  const { run, pending, problem } = useSubmit(async (s: string) => {
+    try {
+      return await unwrap(api.GET("/tenant", { params: { header: { "X-Tenant": s } } }));
+    } catch (e) {
+      if (e instanceof ApiProblem && e.status === 404) {
+        throw new ApiProblem({
+          ...e.problem,
+          errors: [{ field: "slug", message: "No organisation uses this address. Check the spelling or ask your administrator." }],
+        });
+      }
+      throw e;
+    }
+  });
+  const errors = fieldErrors(problem);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    const s = normaliseSlug(slug);
+    if (!SLUG_PATTERN.test(s)) {
+      setLocalError("Use the short name your organisation gave you: lower-case letters, digits and hyphens.");
+      return;
+    }
+    setLocalError(undefined);
+    const t = await run(s);
+    if (t) {
+      rememberTenant(t.slug);
+      onChosen(t);
+    }
+  }
+
+  return (
+    <form onSubmit={submit} noValidate className="space-y-5">
+      <FormProblem problem={problem} fields={["slug"]} />
+      <TextField
+        label="Organisation"
+        name="slug"
+        value={slug}
+        onChange={(e) => setSlug(e.target.value)}
+        autoComplete="organization"
+        autoCapitalize="none"
+        spellCheck={false}
+        required
+        hint="The short name of your clinic or organisation, e.g. riverside. We will remember it on this device."
+        error={localError ?? errors.slug}
+      />
+      <Button type="submit" pending={pending} className="w-full">
+        Continue
+      </Button>
+    </form>
+  );
+}
