@@ -33,8 +33,10 @@ async function platformFetch(request: Request): Promise<Response> {
   return res;
 }
 
-export const api = createClient<TenantPaths>({ baseUrl: "/api/v1", fetch: tenantFetch });
-export const platform = createClient<PlatformPaths>({ baseUrl: "/platform/v1", fetch: platformFetch });
+// Same origin as the page (the server that serves the app serves the API).
+const origin = typeof window === "undefined" ? "" : window.location.origin;
+export const api = createClient<TenantPaths>({ baseUrl: `${origin}/api/v1`, fetch: tenantFetch });
+export const platform = createClient<PlatformPaths>({ baseUrl: `${origin}/platform/v1`, fetch: platformFetch });
 
 type Result = { data?: unknown; error?: unknown; response: Response };
 

@@ -5,7 +5,7 @@ import { ApiProblem, describe } from "@/lib/problem";
 
 type Variant = "primary" | "secondary" | "danger" | "ghost";
 const variants: Record<Variant, string> = {
-  primary: "bg-teal-700 text-white hover:bg-teal-800 disabled:bg-teal-700/60",
+  primary: "bg-teal-700 text-white hover:bg-teal-800 disabled:bg-slate-500",
   secondary: "bg-white text-slate-800 border border-slate-300 hover:bg-slate-50 disabled:text-slate-400",
   danger: "bg-white text-red-700 border border-red-300 hover:bg-red-50 disabled:text-red-300",
   ghost: "text-teal-800 hover:bg-teal-50",
@@ -23,7 +23,7 @@ export function Button({
       {...rest}
       disabled={rest.disabled || pending}
       aria-busy={pending || undefined}
-      className={`inline-flex items-center justify-center gap-2 rounded-md px-4 py-2 text-sm font-semibold transition-colors disabled:cursor-not-allowed ${variants[variant]} ${className}`}
+      className={`inline-flex items-center justify-center gap-2 rounded-md px-4 py-2 text-sm font-semibold disabled:cursor-not-allowed ${variants[variant]} ${className}`}
     >
       {pending && <Spinner small />}
       {children}

@@ -3,6 +3,7 @@ import Link from "next/link";
 import { useEffect, useState, type FormEvent } from "react";
 import { useRouter } from "next/navigation";
 import { api, unwrapWithResponse } from "@/api/client";
+import { checkTenant } from "@/lib/known-tenant";
 import { AuthFrame } from "@/components/auth-frame";
 import { TenantStep, type Tenant } from "@/components/auth/tenant-step";
 import { Button, Loading } from "@/components/ui";
@@ -28,9 +29,8 @@ export default function SignInPage() {
   const slug = params ? (params.query.get("tenant") ?? rememberedTenant()) : null;
   useEffect(() => {
     if (!slug) return;
-    api
-      .GET("/tenant", { params: { header: { "X-Tenant": slug } } })
-      .then((r) => r.data && setTenant(r.data))
+    checkTenant(slug)
+      .then(setTenant)
       .catch(() => undefined)
       .finally(() => setChecked(true));
   }, [slug]);
@@ -65,7 +65,7 @@ export default function SignInPage() {
   }
   const orgLine = (
     <span>
-      to <strong className="text-slate-900">{tenant.name}</strong>{" "}
+      to <strong className="text-slate-900">{tenant.name ?? tenant.slug}</strong>{" "}
       <button type="button" className="ml-1 text-teal-800 underline" onClick={() => setChanging(true)}>
         Change organisation
       </button>

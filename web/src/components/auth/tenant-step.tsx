@@ -1,32 +1,19 @@
 "use client";
 import { useState, type FormEvent } from "react";
-import { api, unwrap } from "@/api/client";
 import { Button } from "@/components/ui";
 import { FormProblem, TextField } from "@/components/form";
 import { useSubmit } from "@/lib/hooks";
-import { ApiProblem, fieldErrors } from "@/lib/problem";
+import { fieldErrors } from "@/lib/problem";
+import { checkTenant, type KnownTenant } from "@/lib/known-tenant";
 import { normaliseSlug, rememberTenant, SLUG_PATTERN } from "@/lib/tenant";
-import type { components } from "@/api/generated/tenant";
 
-export type Tenant = components["schemas"]["Tenant"];
+export type Tenant = KnownTenant;
 
 /** Step 1 of sign-in: which organisation. Checked with `GET /tenant`, then remembered. */
 export function TenantStep({ initial, onChosen }: { initial?: string; onChosen: (t: Tenant) => void }) {
   const [slug, setSlug] = useState(initial ?? "");
   const [localError, setLocalError] = useState<string>();
-  const { run, pending, problem } = useSubmit(async (s: string) => {
-    try {
-      return await unwrap(api.GET("/tenant", { params: { header: { "X-Tenant": s } } }));
-    } catch (e) {
-      if (e instanceof ApiProblem && e.status === 404) {
-        throw new ApiProblem({
-          ...e.problem,
-          errors: [{ field: "slug", message: "No organisation uses this address. Check the spelling or ask your administrator." }],
-        });
-      }
-      throw e;
-    }
-  });
+  const { run, pending, problem } = useSubmit(checkTenant);
   const errors = fieldErrors(problem);
 
   async function submit(e: FormEvent) {

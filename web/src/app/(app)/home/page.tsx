@@ -30,15 +30,21 @@ export default function HomePage() {
           </>
         }
       />
-      <div className="mb-8 flex flex-wrap gap-2" aria-label="Your roles">
-        {me.roles.length === 0 && <Badge>No role yet: ask your administrator</Badge>}
+      <ul className="mb-8 flex flex-wrap gap-2" aria-label="Your roles">
+        {me.roles.length === 0 && (
+          <li>
+            <Badge>No role yet: ask your administrator</Badge>
+          </li>
+        )}
         {me.roles.map((r, i) => (
-          <Badge key={i} tone="teal">
-            {roleLabel(r.role)}
-            {r.department_id ? " (department)" : ""}
-          </Badge>
+          <li key={i}>
+            <Badge tone="teal">
+              {roleLabel(r.role)}
+              {r.department_id ? " (department)" : ""}
+            </Badge>
+          </li>
         ))}
-      </div>
+      </ul>
       <h2 className="mb-3 text-sm font-semibold uppercase tracking-wider text-slate-600">What you can do here</h2>
       <ul className="grid gap-4 sm:grid-cols-2 xl:grid-cols-3">
         {cards.map((c) => (

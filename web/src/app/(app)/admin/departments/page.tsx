@@ -80,13 +80,13 @@ function Tree({ nodes, onEdit, onAdd, level = 1 }: { nodes: DeptNode[]; onEdit?:
             {(onEdit || onAdd) && (
               <span className="flex gap-1">
                 {onAdd && (
-                  <button type="button" className="rounded px-2 py-1 text-sm text-teal-800 hover:bg-teal-50" onClick={() => onAdd(n.dept)} aria-label={`Add a department under ${n.dept.name}`}>
-                    Add below
+                  <button type="button" className="rounded px-2 py-1 text-sm text-teal-800 hover:bg-teal-50" onClick={() => onAdd(n.dept)}>
+                    Add below<span className="sr-only"> {n.dept.name}</span>
                   </button>
                 )}
                 {onEdit && (
-                  <button type="button" className="rounded px-2 py-1 text-sm text-teal-800 hover:bg-teal-50" onClick={() => onEdit(n.dept)} aria-label={`Edit ${n.dept.name}`}>
-                    Edit
+                  <button type="button" className="rounded px-2 py-1 text-sm text-teal-800 hover:bg-teal-50" onClick={() => onEdit(n.dept)}>
+                    Edit<span className="sr-only"> {n.dept.name}</span>
                   </button>
                 )}
               </span>

@@ -1,0 +1,194 @@
+// End-to-end: the real server and database, a real browser. `npm run e2e` (after `npm run build`
+// and `cargo build -p swiftacare`). Screenshots and the server log land in web/e2e-artifacts/.
+//
+// Scenario: the demo institution admin signs in, browses departments, adds a provider (after
+// the server rejects an empty name, shown on the field), invites them, reads the audit log and
+// the governance screens; the provider accepts the invitation from the emailed link and signs
+// in on a phone-sized screen; a platform operator creates a tenant. axe-core checks each main
+// screen (serious or critical violations fail the run) and any Content-Security-Policy
+// violation fails it too.
+import assert from "node:assert/strict";
+import { axe, mailTo, shot, start } from "./harness.mjs";
+
+const failures = [];
+const cspViolations = [];
+
+function watch(page, label) {
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && /Content Security Policy|Refused to/.test(msg.text())) cspViolations.push(`${label}: ${msg.text()}`);
+  });
+  page.on("pageerror", (e) => failures.push(`${label}: uncaught ${e.message}`));
+  return page;
+}
+
+async function check(page, name) {
+  await shot(page, name);
+  const v = await axe(page);
+  if (v.length) failures.push(`${name}: axe ${JSON.stringify(v, null, 1)}`);
+  console.log(`  ✓ ${name}${v.length ? ` (${v.length} axe violations)` : ""}`);
+}
+
+async function step(name, fn) {
+  const t = Date.now();
+  console.log(`▶ ${name}`);
+  await fn();
+  console.log(`  done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+}
+
+const env = await start();
+const { base, browser, creds } = env;
+const provider = { email: `pat.lee.${Date.now()}@e2e.swiftacare.test`, password: "a calm river at dawn 42" };
+
+try {
+  assert.ok(creds.admin, "demo admin credentials");
+  const admin = watch(await (await browser.newContext({ viewport: { width: 1366, height: 900 } })).newPage(), "admin");
+
+  await step("admin signs in", async () => {
+    await admin.goto(`${base}/`);
+    await admin.waitForURL("**/sign-in/");
+    await admin.getByLabel("Organisation").waitFor();
+    await check(admin, "01-sign-in-organisation");
+    await admin.getByLabel("Organisation").fill("demo");
+    await admin.getByRole("button", { name: "Continue" }).click();
+    await admin.getByLabel("Email").waitFor();
+    await admin.getByLabel("Email").fill(creds.admin.email);
+    await admin.getByLabel("Password").fill("wrong password entirely");
+    await admin.getByRole("button", { name: "Sign in" }).click();
+    await admin.getByRole("alert").waitFor();
+    await check(admin, "02-sign-in-wrong-password");
+    await admin.getByLabel("Password").fill(creds.admin.password);
+    await admin.getByRole("button", { name: "Sign in" }).click();
+    await admin.waitForURL("**/home/");
+    await admin.getByRole("heading", { name: /Welcome to/ }).waitFor();
+    await check(admin, "03-admin-home");
+  });
+
+  await step("admin browses departments", async () => {
+    await admin.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Departments" }).click();
+    await admin.getByRole("heading", { name: "Departments" }).waitFor();
+    await admin.getByRole("button", { name: /^Edit / }).first().waitFor();
+    await admin.getByRole("button", { name: /^Edit / }).first().click();
+    await admin.getByRole("button", { name: "Save changes" }).waitFor();
+    await check(admin, "04-departments");
+  });
+
+  await step("admin adds and invites a provider", async () => {
+    await admin.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "People & roles" }).click();
+    await admin.getByRole("heading", { name: "People & roles" }).waitFor();
+    await admin.getByRole("table").waitFor();
+    await check(admin, "05-people");
+    await admin.getByRole("button", { name: "Add person" }).first().click();
+    const form = admin.locator("form").filter({ has: admin.getByLabel("Given name") });
+    // The server's 422 names /given_name: the message is shown on that field.
+    await form.getByRole("button", { name: "Add person" }).click();
+    await admin.locator('input[name="given_name"][aria-invalid="true"]').waitFor();
+    const described = await form.getByLabel("Given name").getAttribute("aria-describedby");
+    assert.ok(described, "the given-name field is described by its error");
+    await check(admin, "06-people-field-error");
+    await form.getByLabel("Given name").fill("Pat");
+    await form.getByLabel("Family name").fill("Lee");
+    await form.getByLabel("Email").fill(provider.email);
+    await form.getByRole("button", { name: "Add person" }).click();
+    await admin.getByRole("button", { name: "Invite to sign in" }).click();
+    await admin.getByText(/Invitation sent to/).waitFor();
+    await check(admin, "07-people-invited");
+  });
+
+  await step("admin reads the audit log and governance screens", async () => {
+    const nav = admin.getByRole("navigation", { name: "Main" });
+    await nav.getByRole("link", { name: "Audit log" }).click();
+    await admin.getByRole("button", { name: "Search" }).click();
+    await admin.getByRole("table").waitFor();
+    const rows = await admin.getByRole("table").locator("tbody tr").count();
+    assert.ok(rows > 0, "audit entries are listed");
+    await check(admin, "08-audit");
+    await nav.getByRole("link", { name: "Security policy" }).click();
+    await admin.getByRole("button", { name: "Save policy" }).waitFor();
+    await check(admin, "09-security-policy");
+    await nav.getByRole("link", { name: "API clients" }).click();
+    await admin.getByRole("button", { name: "Create client" }).waitFor();
+    await admin.getByRole("region", { name: "Clients" }).getByText(/No API clients|Revoke/).first().waitFor();
+    await check(admin, "10-api-clients");
+    await nav.getByRole("link", { name: "Sign-in & security" }).click();
+    await admin.getByRole("button", { name: "Sign out everywhere" }).waitFor();
+    await admin.getByText("This device").waitFor();
+    await check(admin, "11-account-security");
+    await admin.getByRole("button", { name: "Set up authenticator app" }).click();
+    await admin.getByRole("img", { name: /QR code/ }).waitFor();
+    await check(admin, "12-mfa-enrolment");
+    await admin.getByRole("button", { name: "Cancel" }).click();
+  });
+
+  await step("the provider accepts the invitation and signs in on a phone", async () => {
+    const mail = mailTo(env.mailDir, provider.email);
+    assert.ok(mail, `an invitation email to ${provider.email}`);
+    const link = /(https?:\/\/\S+\/accept-invite\?tenant=[a-z0-9-]+#token=sco_[0-9a-f]{64})/.exec(mail)?.[1];
+    assert.ok(link, "the invitation names the accept-invite page");
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const p = watch(await phone.newPage(), "provider");
+    await p.goto(link);
+    await p.getByLabel("Choose a password").waitFor();
+    await check(p, "13-accept-invite-phone");
+    await p.getByLabel("Choose a password").fill(provider.password);
+    await p.getByLabel("Repeat the password").fill(provider.password);
+    await p.getByRole("button", { name: "Create my account" }).click();
+    await p.getByText("Your account is ready").waitFor();
+    await p.getByRole("link", { name: "Continue to sign in" }).click();
+    await p.getByLabel("Email").waitFor();
+    // The organisation came from the link and is remembered.
+    await p.getByText("to demo").first().waitFor();
+    await check(p, "14-sign-in-phone");
+    await p.getByLabel("Email").fill(provider.email);
+    await p.getByLabel("Password").fill(provider.password);
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.waitForURL("**/home/");
+    await p.getByRole("list", { name: "Your roles" }).getByText("Provider").waitFor();
+    await check(p, "15-provider-home-phone");
+    await p.getByRole("button", { name: "Menu" }).click();
+    await p.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Colleagues" }).click();
+    await p.getByRole("heading", { name: "Colleagues" }).waitFor();
+    await p.getByText("Pat Lee").waitFor();
+    await check(p, "16-provider-colleagues-phone");
+    await phone.close();
+  });
+
+  await step("a platform operator creates a tenant", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    const op = watch(await ctx.newPage(), "operator");
+    await op.goto(`${base}/operator/`);
+    await op.getByLabel("Email").waitFor();
+    await check(op, "17-operator-sign-in");
+    await op.getByLabel("Email").fill(env.operator.email);
+    await op.getByLabel("Password").fill(env.operator.password);
+    await op.getByRole("button", { name: "Sign in" }).click();
+    await op.waitForURL("**/operator/tenants/");
+    await op.getByRole("table").waitFor();
+    const slug = `e2e-clinic-${Date.now().toString(36)}`;
+    await op.getByLabel("Organisation name").fill("Harbour Street Clinic");
+    await op.getByLabel("Short name (address)").fill(slug);
+    await op.getByLabel("First administrator's email").fill("it@harbour.e2e.swiftacare.test");
+    await op.getByRole("button", { name: "Create tenant" }).click();
+    await op.getByText("Harbour Street Clinic is ready").waitFor();
+    await op.getByRole("cell", { name: new RegExp(slug) }).waitFor();
+    await check(op, "18-operator-tenants");
+    await ctx.close();
+  });
+
+  await step("admin signs out", async () => {
+    await admin.getByRole("button", { name: "Sign out", exact: true }).click();
+    await admin.waitForURL("**/sign-in/");
+    await admin.goto(`${base}/home/`);
+    await admin.waitForURL("**/sign-in/?next=*");
+  });
+} catch (e) {
+  failures.push(`scenario stopped: ${e instanceof Error ? e.stack : e}`);
+} finally {
+  await env.stop();
+}
+
+failures.push(...cspViolations.map((v) => `CSP violation: ${v}`));
+if (failures.length) {
+  console.error(`\nE2E FAILED (${failures.length}):\n${failures.join("\n\n")}`);
+  process.exit(1);
+}
+console.log("\nE2E passed: screenshots in web/e2e-artifacts/");
