@@ -50,9 +50,27 @@ if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
   python3 -m pip install --quiet aiosmtpd
 fi
 
+# --- Node.js 20+ (builds and tests the web app) ---
+node_major() { node -e 'process.stdout.write(process.versions.node.split(".")[0])' 2>/dev/null || echo 0; }
+if [ "$(node_major)" -lt 20 ] || ! command -v npm >/dev/null; then
+  echo "ensure-services: installing Node.js"
+  apt_install nodejs npm || true
+fi
+if [ "$(node_major)" -lt 20 ]; then
+  echo "Node.js 20 or newer is needed for web/ (found: $(node --version 2>/dev/null || echo none))." >&2
+  echo "Install it from https://github.com/nodesource/distributions or with nvm, then rerun." >&2
+  exit 1
+fi
+
+# --- Chromium (the web app's end-to-end tests drive it through playwright-core) ---
+if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+  echo "ensure-services: installing Chromium"
+  apt_install chromium
+fi
+
 # --- cargo-nextest (the test runner) ---
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "ensure-services: installing cargo-nextest"
   cargo install --locked cargo-nextest
 fi
-echo "ensure-services: PostgreSQL (127.0.0.1:5432), Redis (127.0.0.1:6379), aiosmtpd and cargo-nextest ready"
+echo "ensure-services: PostgreSQL (127.0.0.1:5432), Redis (127.0.0.1:6379), aiosmtpd, Node.js, Chromium and cargo-nextest ready"

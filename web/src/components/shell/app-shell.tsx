@@ -99,7 +99,7 @@ export function AppShell({ children }: { children: ReactNode }) {
 
   return (
     <SessionContext.Provider value={info}>
-      <div className="min-h-screen lg:grid lg:grid-cols-[16rem_1fr]">
+      <div className="min-h-screen lg:grid lg:grid-cols-[16rem_minmax(0,1fr)]">
         <aside className="hidden border-r border-slate-200 bg-white lg:block">
           <div className="sticky top-0 flex h-screen flex-col gap-6 overflow-y-auto px-4 py-5">
             <Link href="/home/" className="px-2">

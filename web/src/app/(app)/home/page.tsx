@@ -26,7 +26,7 @@ export default function HomePage() {
         title={`Welcome to ${tenant.name}`}
         description={
           <>
-            Signed in as <strong>{me.email}</strong>. This session ends {formatDateTime(me.session_expires_at)} at the latest.
+            Signed in as <strong className="break-all">{me.email}</strong>. This session ends {formatDateTime(me.session_expires_at)} at the latest.
           </>
         }
       />

@@ -59,7 +59,7 @@ export default function TenantsPage() {
       </header>
       <main id="main" className="mx-auto max-w-6xl px-4 py-8 sm:px-6">
         <PageHeader title="Tenants" description="Every organisation on this deployment, its schema and shard. Operators never see tenant data." />
-        <div className="grid gap-6 lg:grid-cols-[1fr_24rem]">
+        <div className="grid gap-6 lg:grid-cols-[minmax(0,1fr)_24rem]">
           <Card title="All tenants">
             {list.loading && <Loading />}
             {list.error && <LoadError problem={list.error} onRetry={list.reload} />}

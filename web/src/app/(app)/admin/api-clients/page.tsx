@@ -28,7 +28,7 @@ export default function ApiClientsPage() {
         title="API clients"
         description="Credentials for systems that integrate with Swiftacare (OAuth 2.0 client credentials at /api/v1/oauth/token)."
       />
-      <div className="grid gap-6 lg:grid-cols-[1fr_24rem]">
+      <div className="grid gap-6 lg:grid-cols-[minmax(0,1fr)_24rem]">
         <Card title="Clients">
           {list.loading && <Loading />}
           {list.error && <LoadError problem={list.error} onRetry={list.reload} />}

@@ -3,7 +3,8 @@ import { useState, type FormEvent } from "react";
 import { api, unwrap } from "@/api/client";
 import { Alert, Badge, Button, Card, Empty, LoadError, Loading, PageHeader } from "@/components/ui";
 import { FormProblem, TextField } from "@/components/form";
-import { useSubmit } from "@/lib/hooks";
+import { useLoad, useSubmit } from "@/lib/hooks";
+import { allPages } from "@/lib/paging";
 import { ApiProblem, describe, fieldErrors } from "@/lib/problem";
 import { formatDateTime, localInputToIso, localZone } from "@/lib/format";
 import type { components } from "@/api/generated/tenant";
@@ -36,6 +37,9 @@ export default function AuditPage() {
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
     return true;
   });
+  // Names for the "By" column; the log itself stores ids only.
+  const accounts = useLoad(() => allPages((after) => unwrap(api.GET("/accounts", { params: { query: { limit: 200, after } } }))), []);
+  const emailOf = new Map((accounts.data ?? []).map((a) => [a.id, a.email]));
   const errors = fieldErrors(search.problem ?? exporter.problem);
   const zone = localZone();
 
@@ -126,8 +130,18 @@ export default function AuditPage() {
                         <Badge tone={e.outcome === "success" ? "teal" : e.outcome === "failure" || e.outcome === "denied" ? "red" : "slate"}>{e.outcome}</Badge>
                       </td>
                       <td className="px-3 py-2 text-slate-700">
-                        {e.actor_type}
-                        {e.actor_id && <span className="block font-mono text-xs text-slate-600">{e.actor_id.slice(0, 8)}…</span>}
+                        {e.actor_id && emailOf.get(e.actor_id) ? (
+                          <span className="break-all">{emailOf.get(e.actor_id)}</span>
+                        ) : (
+                          <>
+                            {e.actor_type}
+                            {e.actor_id && (
+                              <span className="block font-mono text-xs text-slate-600" title={e.actor_id}>
+                                {e.actor_id.slice(0, 8)}…
+                              </span>
+                            )}
+                          </>
+                        )}
                       </td>
                       <td className="px-5 py-2 text-slate-700">
                         {e.resource_type ?? "—"}

@@ -23,7 +23,7 @@ export default function DepartmentsPage() {
         description="How your organisation is arranged: sites, departments, units and programs. Sub-admins manage the part of the tree they are given."
         actions={isAdmin && <Button onClick={() => setAdding({})}>Add department</Button>}
       />
-      <div className="grid gap-6 lg:grid-cols-[1fr_22rem]">
+      <div className="grid gap-6 lg:grid-cols-[minmax(0,1fr)_22rem]">
         <Card title="Structure">
           {list.loading && <Loading />}
           {list.error && <LoadError problem={list.error} onRetry={list.reload} />}

@@ -66,7 +66,7 @@ export default function PeoplePage() {
           </Button>
         }
       />
-      <div className="grid gap-6 xl:grid-cols-[1fr_26rem]">
+      <div className="grid gap-6 xl:grid-cols-[minmax(0,1fr)_26rem]">
         <Card>
           <div className="mb-4 grid gap-3 sm:grid-cols-2">
             <SelectField label="Show" name="kind" value={kind} onChange={(e) => setKind(e.target.value as PersonKind | "")}>
