@@ -54,7 +54,7 @@ try {
     await admin.getByLabel("Email").fill(creds.admin.email);
     await admin.getByLabel("Password").fill("wrong password entirely");
     await admin.getByRole("button", { name: "Sign in" }).click();
-    await admin.getByRole("alert").waitFor();
+    await admin.getByRole("alert").filter({ hasText: "Email or password is incorrect." }).waitFor();
     await check(admin, "02-sign-in-wrong-password");
     await admin.getByLabel("Password").fill(creds.admin.password);
     await admin.getByRole("button", { name: "Sign in" }).click();
@@ -172,6 +172,59 @@ try {
     await op.getByRole("cell", { name: new RegExp(slug) }).waitFor();
     await check(op, "18-operator-tenants");
     await ctx.close();
+
+    // Its first administrator opens the emailed set-up link and starts the structure.
+    const mail = mailTo(env.mailDir, "it@harbour.e2e.swiftacare.test");
+    const link = /(https?:\/\/\S+\/setup\?tenant=[a-z0-9-]+#token=sco_[0-9a-f]{64})/.exec(mail ?? "")?.[1];
+    assert.ok(link, "the set-up email names the set-up page");
+    const first = watch(await (await browser.newContext({ viewport: { width: 1366, height: 900 } })).newPage(), "first-admin");
+    await first.goto(link);
+    await first.getByRole("heading", { name: "Set up your organisation" }).waitFor();
+    await check(first, "19-first-admin-setup");
+    await first.getByLabel("Choose a password").fill("harbour lights over the bay");
+    await first.getByLabel("Repeat the password").fill("harbour lights over the bay");
+    await first.getByRole("button", { name: "Create my account" }).click();
+    await first.getByRole("link", { name: "Continue to sign in" }).click();
+    await first.getByLabel("Email").fill("it@harbour.e2e.swiftacare.test");
+    await first.getByLabel("Password").fill("harbour lights over the bay");
+    await first.getByRole("button", { name: "Sign in" }).click();
+    await first.waitForURL("**/home/");
+    await first.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Departments" }).click();
+    await first.getByText(/No departments yet/).waitFor();
+    await first.getByRole("button", { name: "Add department" }).first().click();
+    await first.getByLabel("Name").fill("Harbour Street");
+    await first.locator("form").getByRole("button", { name: "Add department" }).click();
+    await first.getByRole("button", { name: "Edit Harbour Street" }).waitFor();
+    await check(first, "20-first-admin-departments");
+  });
+
+  await step("the provider resets a forgotten password", async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const p = watch(await phone.newPage(), "reset");
+    await p.goto(`${base}/reset-password/?tenant=demo`);
+    await p.getByLabel("Email").fill(provider.email);
+    await p.getByRole("button", { name: "Send reset link" }).click();
+    await p.getByText("Check your email").waitFor();
+    await check(p, "21-reset-requested-phone");
+    let link;
+    for (let i = 0; i < 50 && !link; i++) {
+      const mail = mailTo(env.mailDir, provider.email) ?? "";
+      link = /(https?:\/\/\S+\/reset-password\?tenant=[a-z0-9-]+#token=sco_[0-9a-f]{64})/.exec(mail)?.[1];
+      if (!link) await p.waitForTimeout(200);
+    }
+    assert.ok(link, "a reset email names the reset page");
+    await p.goto(link);
+    await p.getByLabel("New password").fill("short");
+    await p.getByLabel("Repeat the password").fill("short");
+    await p.getByRole("button", { name: "Change password" }).click();
+    // The server's password rule is shown on the password field.
+    await p.locator('input[name="password"][aria-invalid="true"]').waitFor();
+    await check(p, "22-reset-field-error-phone");
+    await p.getByLabel("New password").fill("a brand new morning 77");
+    await p.getByLabel("Repeat the password").fill("a brand new morning 77");
+    await p.getByRole("button", { name: "Change password" }).click();
+    await p.getByText("Your password has been changed").waitFor();
+    await phone.close();
   });
 
   await step("admin signs out", async () => {

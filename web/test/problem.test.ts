@@ -38,6 +38,10 @@ suite("unplacedErrors", () => {
 });
 
 suite("describe", () => {
+  it("makes the server's detail a sentence", () => {
+    const p = toProblem({ type: "urn:swiftacare:problem:unauthenticated", title: "Unauthorized", status: 401, detail: "email or password is incorrect" }, 401);
+    expect(describe(p)).toBe("Email or password is incorrect.");
+  });
   it("says how long to wait after too many attempts", () => {
     const p = toProblem({ type: "urn:swiftacare:problem:too-many-attempts", title: "Too Many Requests", status: 429 }, 429, "600");
     expect(describe(p)).toBe("Too many attempts. Try again in 10 minutes.");
@@ -53,6 +57,6 @@ suite("describe", () => {
   it("copes with a body that is not a problem", () => {
     const p = toProblem("Bad gateway", 502);
     expect(p.status).toBe(502);
-    expect(describe(p)).toBe("Bad gateway");
+    expect(describe(p)).toBe("Bad gateway.");
   });
 });

@@ -1,5 +1,6 @@
 import { api } from "@/api/client";
 import { ApiProblem, networkProblem, toProblem } from "@/lib/problem";
+import { rememberedTenantName } from "@/lib/tenant";
 
 /** An organisation as known before sign-in: its name only once someone has signed in. */
 export interface KnownTenant {
@@ -20,7 +21,7 @@ export async function checkTenant(slug: string): Promise<KnownTenant> {
     throw networkProblem();
   }
   if (r.data) return { slug: r.data.slug, name: r.data.name };
-  if (r.response.status === 401) return { slug, name: null };
+  if (r.response.status === 401) return { slug, name: rememberedTenantName(slug) };
   if (r.response.status === 404) {
     throw new ApiProblem({
       type: "urn:swiftacare:problem:not-found",

@@ -63,8 +63,20 @@ export function fieldErrors(p: ApiProblem | null | undefined): Record<string, st
   return out;
 }
 
+/** The server's details are lower-case fragments ("email or password is incorrect"). */
+function sentence(text: string): string {
+  const t = text.trim();
+  if (!t) return t;
+  const first = t[0]!.toUpperCase() + t.slice(1);
+  return /[.!?]$/.test(first) ? first : `${first}.`;
+}
+
 /** A sentence for the top of a form or a page: what went wrong and, where useful, what to do. */
 export function describe(p: ApiProblem): string {
+  return sentence(describeRaw(p));
+}
+
+function describeRaw(p: ApiProblem): string {
   switch (p.status) {
     case 0:
       return p.problem.detail ?? "The server could not be reached.";

@@ -12,7 +12,7 @@ import { useSubmit } from "@/lib/hooks";
 import { fieldErrors } from "@/lib/problem";
 import { rememberedTenant } from "@/lib/tenant";
 import { safeNext, useUrlParams } from "@/lib/location";
-import { startSession, type SessionCreated } from "@/lib/session";
+import { hasSession, sessionTenant, startSession, type SessionCreated } from "@/lib/session";
 import type { components } from "@/api/generated/tenant";
 
 type Challenge = components["schemas"]["MfaChallenge"];
@@ -27,6 +27,12 @@ export default function SignInPage() {
 
   // Recognise the remembered (or linked) organisation.
   const slug = params ? (params.query.get("tenant") ?? rememberedTenant()) : null;
+  // Already signed in (a kept session for this organisation): straight in.
+  useEffect(() => {
+    if (params && hasSession() && (!params.query.get("tenant") || params.query.get("tenant") === sessionTenant())) {
+      router.replace(safeNext(params.query.get("next")) ?? "/home/");
+    }
+  }, [params, router]);
   useEffect(() => {
     if (!slug) return;
     checkTenant(slug)

@@ -8,6 +8,7 @@ import { Button, LoadError, Loading } from "@/components/ui";
 import { useLoad } from "@/lib/hooks";
 import { accessToken, endSession, subscribe, hasSession } from "@/lib/session";
 import { roleLabel } from "@/lib/format";
+import { rememberTenantName } from "@/lib/tenant";
 import { SessionContext, type SessionInfo } from "./session-context";
 import { visibleNav } from "./nav";
 
@@ -25,6 +26,7 @@ export function AppShell({ children }: { children: ReactNode }) {
   const session = useLoad(async () => {
     if (!(await accessToken())) return null;
     const [me, tenant] = await Promise.all([unwrap(api.GET("/auth/me")), unwrap(api.GET("/tenant"))]);
+    rememberTenantName(tenant.slug, tenant.name);
     const roles = new Set(me.roles.map((r) => r.role));
     const info: SessionInfo = {
       me,

@@ -100,8 +100,7 @@ export default function PeoplePage() {
                       <th scope="col" className="px-5 py-2 font-semibold">Name</th>
                       <th scope="col" className="px-3 py-2 font-semibold">Kind</th>
                       <th scope="col" className="hidden px-3 py-2 font-semibold md:table-cell">Department</th>
-                      <th scope="col" className="px-3 py-2 font-semibold">Sign-in</th>
-                      <th scope="col" className="px-5 py-2 font-semibold"><span className="sr-only">Actions</span></th>
+                      <th scope="col" className="px-5 py-2 font-semibold">Sign-in</th>
                     </tr>
                   </thead>
                   <tbody className="divide-y divide-slate-100">
@@ -110,29 +109,26 @@ export default function PeoplePage() {
                       return (
                         <tr key={p.id} className={selected === p.id ? "bg-teal-50/60" : undefined}>
                           <td className="px-5 py-3">
-                            <p className="font-medium text-slate-900">
-                              {p.given_name} {p.family_name}
-                            </p>
-                            <p className="text-slate-600">{p.email ?? "No email"}</p>
-                          </td>
-                          <td className="px-3 py-3">{KIND_LABEL[p.kind]}</td>
-                          <td className="hidden px-3 py-3 text-slate-700 md:table-cell">{p.department_id ? (deptName.get(p.department_id) ?? "—") : "—"}</td>
-                          <td className="px-3 py-3">
-                            <AccountBadge account={a} inactive={p.status === "inactive"} />
-                            {a && a.roles.length > 0 && <p className="mt-1 text-xs text-slate-600">{a.roles.map((r) => roleLabel(r.role)).join(", ")}</p>}
-                          </td>
-                          <td className="px-5 py-3 text-right">
                             <button
                               type="button"
-                              className="rounded px-2 py-1 font-medium text-teal-800 hover:bg-teal-50"
+                              className="text-left font-medium text-teal-800 underline-offset-2 hover:underline"
+                              aria-current={selected === p.id ? "true" : undefined}
                               onClick={() => {
                                 setSelected(p.id);
                                 setAdding(false);
                               }}
-                              aria-label={`Manage ${p.given_name} ${p.family_name}`}
                             >
-                              Manage
+                              {p.given_name} {p.family_name}
                             </button>
+                            <p className="break-all text-slate-600">{p.email ?? "No email"}</p>
+                          </td>
+                          <td className="px-3 py-3">{KIND_LABEL[p.kind]}</td>
+                          <td className="hidden px-3 py-3 text-slate-700 md:table-cell">{p.department_id ? (deptName.get(p.department_id) ?? "—") : "—"}</td>
+                          <td className="px-5 py-3">
+                            <span className="whitespace-nowrap">
+                              <AccountBadge account={a} inactive={p.status === "inactive"} />
+                            </span>
+                            {a && a.roles.length > 0 && <p className="mt-1 text-xs text-slate-600">{a.roles.map((r) => roleLabel(r.role)).join(", ")}</p>}
                           </td>
                         </tr>
                       );
