@@ -8,12 +8,15 @@
 // screen (serious or critical violations fail the run) and any Content-Security-Policy
 // violation fails it too.
 import assert from "node:assert/strict";
-import { axe, mailTo, shot, start } from "./harness.mjs";
+import { axe, mailTo, shot, start, totp } from "./harness.mjs";
 
 const failures = [];
 const cspViolations = [];
 
+const pages = [];
+
 function watch(page, label) {
+  pages.push({ page, label });
   page.on("console", (msg) => {
     if (msg.type() === "error" && /Content Security Policy|Refused to/.test(msg.text())) cspViolations.push(`${label}: ${msg.text()}`);
   });
@@ -227,6 +230,39 @@ try {
     await phone.close();
   });
 
+  await step("staff turns on two-step verification, then signs in with a recovery code", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    const s = watch(await ctx.newPage(), "staff");
+    await s.goto(`${base}/sign-in/?tenant=demo`);
+    await s.getByLabel("Email").fill(creds.staff.email);
+    await s.getByLabel("Password").fill(creds.staff.password);
+    await s.getByRole("button", { name: "Sign in" }).click();
+    await s.waitForURL("**/home/");
+    await s.goto(`${base}/account/security/`);
+    await s.getByRole("button", { name: "Set up authenticator app" }).click();
+    await s.getByText("Cannot scan? Enter the key by hand").click();
+    const secret = (await s.locator("details p").innerText()).trim();
+    await s.getByLabel("Enter the 6-digit code the app shows").fill(totp(secret));
+    await s.getByRole("button", { name: "Turn on" }).click();
+    const codes = s.getByRole("list", { name: "Recovery codes" });
+    await codes.waitFor();
+    await check(s, "23-recovery-codes");
+    const recovery = (await codes.locator("li").first().innerText()).trim();
+    await s.getByRole("button", { name: "I have saved them" }).click();
+    await s.getByRole("button", { name: "Sign out", exact: true }).click();
+    await s.waitForURL("**/sign-in/");
+    await s.getByLabel("Email").fill(creds.staff.email);
+    await s.getByLabel("Password").fill(creds.staff.password);
+    await s.getByRole("button", { name: "Sign in" }).click();
+    await s.getByRole("heading", { name: "Two-step verification" }).waitFor();
+    await check(s, "24-mfa-challenge");
+    await s.getByRole("button", { name: "Use a recovery code instead" }).click();
+    await s.getByLabel("Recovery code").fill(recovery);
+    await s.getByRole("button", { name: "Verify" }).click();
+    await s.waitForURL("**/home/");
+    await ctx.close();
+  });
+
   await step("admin signs out", async () => {
     await admin.getByRole("button", { name: "Sign out", exact: true }).click();
     await admin.waitForURL("**/sign-in/");
@@ -235,6 +271,9 @@ try {
   });
 } catch (e) {
   failures.push(`scenario stopped: ${e instanceof Error ? e.stack : e}`);
+  for (const { page, label } of pages) {
+    if (!page.isClosed()) await shot(page, `FAILED-${label}`).catch(() => {});
+  }
 } finally {
   await env.stop();
 }

@@ -85,6 +85,16 @@ export function Alert({
 
 /** A failed load: what went wrong and a way to try again. */
 export function LoadError({ problem, onRetry }: { problem: ApiProblem; onRetry?: () => void }) {
+  if (problem.kind === "mfa-enrolment-required") {
+    return (
+      <Alert tone="warning" title="Two-step verification is required">
+        <p>Your organisation requires an authenticator app for your role before you can use this.</p>
+        <Link href="/account/security/?required=1" className="mt-2 inline-block font-semibold underline">
+          Set up your authenticator
+        </Link>
+      </Alert>
+    );
+  }
   return (
     <Alert title="This could not be loaded">
       <p>{describe(problem)}</p>

@@ -10,7 +10,7 @@ import { Button, Loading } from "@/components/ui";
 import { FormProblem, TextField } from "@/components/form";
 import { useSubmit } from "@/lib/hooks";
 import { fieldErrors } from "@/lib/problem";
-import { rememberedTenant } from "@/lib/tenant";
+import { rememberedTenant, rememberTenant } from "@/lib/tenant";
 import { safeNext, useUrlParams } from "@/lib/location";
 import { hasSession, sessionTenant, startSession, type SessionCreated } from "@/lib/session";
 import type { components } from "@/api/generated/tenant";
@@ -45,6 +45,7 @@ export default function SignInPage() {
   function signedIn(s: SessionCreated) {
     if (!tenant) return;
     startSession(tenant.slug, s);
+    rememberTenant(tenant.slug);
     const next = safeNext(params?.query.get("next"));
     router.replace(s.mfa_enrolment_required ? "/account/security/?required=1" : (next ?? "/home/"));
   }

@@ -66,7 +66,7 @@ export default function PeoplePage() {
           </Button>
         }
       />
-      <div className="grid gap-6 xl:grid-cols-[minmax(0,1fr)_26rem]">
+      <div className={`grid gap-6 ${adding || person ? "xl:grid-cols-[minmax(0,1fr)_26rem]" : ""}`}>
         <Card>
           <div className="mb-4 grid gap-3 sm:grid-cols-2">
             <SelectField label="Show" name="kind" value={kind} onChange={(e) => setKind(e.target.value as PersonKind | "")}>
@@ -120,7 +120,7 @@ export default function PeoplePage() {
                             >
                               {p.given_name} {p.family_name}
                             </button>
-                            <p className="break-all text-slate-600">{p.email ?? "No email"}</p>
+                            <p className="text-slate-600 [overflow-wrap:anywhere]">{p.email ?? "No email"}</p>
                           </td>
                           <td className="px-3 py-3">{KIND_LABEL[p.kind]}</td>
                           <td className="hidden px-3 py-3 text-slate-700 md:table-cell">{p.department_id ? (deptName.get(p.department_id) ?? "—") : "—"}</td>
