@@ -13,6 +13,8 @@ const config: NextConfig = {
   images: { unoptimized: true },
   ...(dev
     ? {
+        // Let /api/v1/… through to the proxy as is (no trailing-slash redirect).
+        skipTrailingSlashRedirect: true,
         async rewrites() {
           return [
             { source: "/api/:path*", destination: `${api}/api/:path*` },

@@ -94,8 +94,23 @@ function DetailsForm({ person, departments, onSaved }: { person: Person; departm
         <TextField label="Given name" name="given_name" value={given} onChange={(e) => setGiven(e.target.value)} error={errors.given_name} required />
         <TextField label="Family name" name="family_name" value={family} onChange={(e) => setFamily(e.target.value)} error={errors.family_name} required />
       </div>
-      <TextField label="Email" name="email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} error={errors.email} />
-      <SelectField label="Department" name="department_id" value={department} onChange={(e) => setDepartment(e.target.value)} error={errors.department_id}>
+      <TextField
+        label="Email"
+        name="email"
+        type="email"
+        value={email}
+        onChange={(e) => setEmail(e.target.value)}
+        error={errors.email}
+        hint={person.email && !email.trim() ? "Removing an email address is not possible here yet; it will be kept." : undefined}
+      />
+      <SelectField
+        label="Department"
+        name="department_id"
+        value={department}
+        onChange={(e) => setDepartment(e.target.value)}
+        error={errors.department_id}
+        hint={person.department_id && !department ? "Taking someone out of every department is not possible here yet; choose another department." : undefined}
+      >
         <option value="">— None —</option>
         {departments.map((d) => (
           <option key={d.dept.id} value={d.dept.id}>

@@ -2,7 +2,7 @@
 import { useMemo, useState } from "react";
 import { api, unwrap } from "@/api/client";
 import { Badge, Button, Card, Empty, LoadError, Loading, PageHeader } from "@/components/ui";
-import { SelectField } from "@/components/form";
+import { SelectField, TextField } from "@/components/form";
 import { AddPersonForm } from "@/components/people/add-person";
 import { PersonPanel } from "@/components/people/person-panel";
 import { useLoad } from "@/lib/hooks";
@@ -20,6 +20,7 @@ const KIND_LABEL: Record<PersonKind, string> = { provider: "Provider", staff: "S
 export default function PeoplePage() {
   const [kind, setKind] = useState<PersonKind | "">("");
   const [department, setDepartment] = useState("");
+  const [query, setQuery] = useState("");
   const [selected, setSelected] = useState<string | null>(null);
   const [adding, setAdding] = useState(false);
 
@@ -45,6 +46,10 @@ export default function PeoplePage() {
   }, [accounts.data]);
 
   const person = people.data?.find((p) => p.id === selected) ?? null;
+  const q = query.trim().toLowerCase();
+  const shown = (people.data ?? []).filter(
+    (p) => !q || `${p.given_name} ${p.family_name} ${p.email ?? ""}`.toLowerCase().includes(q),
+  );
   const reloadAll = () => {
     people.reload();
     accounts.reload();
@@ -68,7 +73,8 @@ export default function PeoplePage() {
       />
       <div className={`grid gap-6 ${adding || person ? "xl:grid-cols-[minmax(0,1fr)_26rem]" : ""}`}>
         <Card>
-          <div className="mb-4 grid gap-3 sm:grid-cols-2">
+          <div className="mb-4 grid gap-3 sm:grid-cols-3">
+            <TextField label="Find" name="query" type="search" value={query} onChange={(e) => setQuery(e.target.value)} hint="Name or email" />
             <SelectField label="Show" name="kind" value={kind} onChange={(e) => setKind(e.target.value as PersonKind | "")}>
               <option value="">Everyone</option>
               <option value="provider">Providers</option>
@@ -89,12 +95,12 @@ export default function PeoplePage() {
           {people.error && <LoadError problem={people.error} onRetry={people.reload} />}
           {accounts.error && <LoadError problem={accounts.error} onRetry={accounts.reload} />}
           {people.data && !people.loading &&
-            (people.data.length === 0 ? (
-              <Empty>No one matches. Add a person to get started.</Empty>
+            (shown.length === 0 ? (
+              <Empty>{people.data.length === 0 ? "No one here yet. Add a person to get started." : "No one matches."}</Empty>
             ) : (
               <div className="-mx-5 overflow-x-auto">
                 <table className="min-w-full text-left text-sm">
-                  <caption className="sr-only">People ({people.data.length})</caption>
+                  <caption className="sr-only">People ({shown.length})</caption>
                   <thead className="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-600">
                     <tr>
                       <th scope="col" className="px-5 py-2 font-semibold">Name</th>
@@ -104,7 +110,7 @@ export default function PeoplePage() {
                     </tr>
                   </thead>
                   <tbody className="divide-y divide-slate-100">
-                    {people.data.map((p) => {
+                    {shown.map((p) => {
                       const a = accountOf.get(p.id);
                       return (
                         <tr key={p.id} className={selected === p.id ? "bg-teal-50/60" : undefined}>
