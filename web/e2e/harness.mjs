@@ -141,7 +141,7 @@ function parseCredentials(text) {
     if (m) out[m[1].trim()] = { email: m[2], password: m[3] };
   }
   const find = (word) => Object.entries(out).find(([k]) => k.includes(word))?.[1];
-  return { admin: find("institution admin"), provider: find("provider"), staff: find("staff"), client: find("client") };
+  return { admin: find("institution admin"), subadmin: find("sub-admin"), provider: find("provider"), staff: find("staff"), client: find("client") };
 }
 
 /** The newest .eml to `to`, quoted-printable decoded. */

@@ -263,6 +263,31 @@ try {
     await ctx.close();
   });
 
+  await step("each role sees its own navigation", async () => {
+    const expected = {
+      client: ["Overview", "Sign-in & security"],
+      sub: ["Overview", "Departments", "People & roles", "Sign-in & security"],
+    };
+    for (const [who, c, viewport] of [
+      ["client", creds.client, { width: 390, height: 844 }],
+      ["sub", creds.subadmin, { width: 1366, height: 900 }],
+    ]) {
+      const ctx = await browser.newContext({ viewport });
+      const pg = watch(await ctx.newPage(), who);
+      await pg.goto(`${base}/sign-in/?tenant=demo`);
+      await pg.getByLabel("Email").fill(c.email);
+      await pg.getByLabel("Password").fill(c.password);
+      await pg.getByRole("button", { name: "Sign in" }).click();
+      await pg.waitForURL("**/home/");
+      await pg.getByRole("heading", { name: /Welcome to/ }).waitFor();
+      if (viewport.width < 1024) await pg.getByRole("button", { name: "Menu" }).click();
+      const links = await pg.getByRole("navigation", { name: "Main" }).getByRole("link").allInnerTexts();
+      assert.deepEqual(links.map((l) => l.trim()), expected[who], `${who} navigation`);
+      await check(pg, who === "client" ? "25-client-home-phone" : "26-sub-admin-home");
+      await ctx.close();
+    }
+  });
+
   await step("admin signs out", async () => {
     await admin.getByRole("button", { name: "Sign out", exact: true }).click();
     await admin.waitForURL("**/sign-in/");
