@@ -105,6 +105,17 @@ try {
     const rows = await admin.getByRole("table").locator("tbody tr").count();
     assert.ok(rows > 0, "audit entries are listed");
     await check(admin, "08-audit");
+    const [download] = await Promise.all([admin.waitForEvent("download"), admin.getByRole("button", { name: "Export CSV" }).click()]);
+    const csv = await new Promise((resolve, reject) => {
+      download.createReadStream().then((st) => {
+        const chunks = [];
+        st.on("data", (c) => chunks.push(c));
+        st.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+        st.on("error", reject);
+      }, reject);
+    });
+    assert.match(download.suggestedFilename(), /^audit-\d{4}-\d{2}-\d{2}\.csv$/);
+    assert.ok(csv.split("\n").length > rows, `the CSV export has a header and every entry (${csv.split("\n").length} lines)`);
     await nav.getByRole("link", { name: "Security policy" }).click();
     await admin.getByRole("button", { name: "Save policy" }).waitFor();
     await check(admin, "09-security-policy");
