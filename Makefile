@@ -59,7 +59,8 @@ web-client: web-deps
 
 # Fast checks: generated client up to date with openapi/, lint, types, component tests.
 web-check: web-deps
-	cd web && $(NPM) run gen:check && $(NPM) run lint && $(NPM) run typecheck && $(NPM) test
+	cd web && node scripts/complete-lock.mjs --check && $(NPM) run gen:check && $(NPM) run lint \
+		&& $(NPM) run typecheck && $(NPM) test
 
 # End to end: the real binary, a fresh database, Chromium (screenshots in web/e2e-artifacts/).
 web-e2e: web
