@@ -154,6 +154,16 @@ export function mailTo(dir, to) {
   return msgs[0]?.text ?? null;
 }
 
+/** Waits (up to 10 s) for a message to `to` containing `pattern`; returns the first match group. */
+export async function linkInMail(dir, to, pattern) {
+  for (let i = 0; i < 50; i++) {
+    const m = pattern.exec(mailTo(dir, to) ?? "");
+    if (m) return m[1];
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return null;
+}
+
 function decodeQp(raw) {
   const joined = raw.replace(/=\r?\n/g, "");
   return Buffer.from(

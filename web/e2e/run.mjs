@@ -8,7 +8,7 @@
 // screen (serious or critical violations fail the run) and any Content-Security-Policy
 // violation fails it too.
 import assert from "node:assert/strict";
-import { axe, mailTo, shot, start, totp } from "./harness.mjs";
+import { axe, linkInMail, shot, start, totp } from "./harness.mjs";
 
 const failures = [];
 const cspViolations = [];
@@ -134,10 +134,8 @@ try {
   });
 
   await step("the provider accepts the invitation and signs in on a phone", async () => {
-    const mail = mailTo(env.mailDir, provider.email);
-    assert.ok(mail, `an invitation email to ${provider.email}`);
-    const link = /(https?:\/\/\S+\/accept-invite\?tenant=[a-z0-9-]+#token=sco_[0-9a-f]{64})/.exec(mail)?.[1];
-    assert.ok(link, "the invitation names the accept-invite page");
+    const link = await linkInMail(env.mailDir, provider.email, /(https?:\/\/\S+\/accept-invite\?tenant=[a-z0-9-]+#token=sco_[0-9a-f]{64})/);
+    assert.ok(link, `an invitation email to ${provider.email} names the accept-invite page`);
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     const p = watch(await phone.newPage(), "provider");
     await p.goto(link);
@@ -188,8 +186,7 @@ try {
     await ctx.close();
 
     // Its first administrator opens the emailed set-up link and starts the structure.
-    const mail = mailTo(env.mailDir, "it@harbour.e2e.swiftacare.test");
-    const link = /(https?:\/\/\S+\/setup\?tenant=[a-z0-9-]+#token=sco_[0-9a-f]{64})/.exec(mail ?? "")?.[1];
+    const link = await linkInMail(env.mailDir, "it@harbour.e2e.swiftacare.test", /(https?:\/\/\S+\/setup\?tenant=[a-z0-9-]+#token=sco_[0-9a-f]{64})/);
     assert.ok(link, "the set-up email names the set-up page");
     const first = watch(await (await browser.newContext({ viewport: { width: 1366, height: 900 } })).newPage(), "first-admin");
     await first.goto(link);
@@ -220,12 +217,7 @@ try {
     await p.getByRole("button", { name: "Send reset link" }).click();
     await p.getByText("Check your email").waitFor();
     await check(p, "21-reset-requested-phone");
-    let link;
-    for (let i = 0; i < 50 && !link; i++) {
-      const mail = mailTo(env.mailDir, provider.email) ?? "";
-      link = /(https?:\/\/\S+\/reset-password\?tenant=[a-z0-9-]+#token=sco_[0-9a-f]{64})/.exec(mail)?.[1];
-      if (!link) await p.waitForTimeout(200);
-    }
+    const link = await linkInMail(env.mailDir, provider.email, /(https?:\/\/\S+\/reset-password\?tenant=[a-z0-9-]+#token=sco_[0-9a-f]{64})/);
     assert.ok(link, "a reset email names the reset page");
     await p.goto(link);
     await p.getByLabel("New password").fill("short");
