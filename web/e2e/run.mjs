@@ -64,6 +64,13 @@ try {
     await admin.waitForURL("**/home/");
     await admin.getByRole("heading", { name: /Welcome to/ }).waitFor();
     await check(admin, "03-admin-home");
+    // Keyboard: on a fresh page the first Tab reaches the skip link, which moves focus to main.
+    await admin.reload();
+    await admin.getByRole("heading", { name: /Welcome to/ }).waitFor();
+    await admin.keyboard.press("Tab");
+    assert.equal(await admin.evaluate(() => document.activeElement?.textContent), "Skip to main content");
+    await admin.keyboard.press("Enter");
+    assert.equal(await admin.evaluate(() => document.activeElement?.id), "main");
   });
 
   await step("admin browses departments", async () => {
@@ -122,7 +129,14 @@ try {
     await nav.getByRole("link", { name: "API clients" }).click();
     await admin.getByRole("button", { name: "Create client" }).waitFor();
     await admin.getByRole("region", { name: "Clients" }).getByText(/No API clients|Revoke/).first().waitFor();
-    await check(admin, "10-api-clients");
+    await admin.getByLabel("Name").fill("HR sync");
+    await admin.getByRole("button", { name: "Create client" }).click();
+    await admin.getByText("Copy the secret now").waitFor();
+    await check(admin, "10-api-client-created");
+    await admin.getByRole("button", { name: "Done" }).click();
+    admin.once("dialog", (d) => d.accept());
+    await admin.getByRole("button", { name: "Revoke HR sync" }).click();
+    await admin.getByRole("region", { name: "Clients" }).getByText("Revoked").waitFor();
     await nav.getByRole("link", { name: "Sign-in & security" }).click();
     await admin.getByRole("button", { name: "Sign out everywhere" }).waitFor();
     await admin.getByText("This device").waitFor();
