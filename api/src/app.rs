@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
-use poem::endpoint::StaticFilesEndpoint;
 use poem::middleware::CatchPanic;
 use poem::web::Data;
 use poem::{EndpointExt, IntoEndpoint, Response, Route, get, handler};
@@ -76,13 +75,8 @@ pub fn build(
         )
         .at("/platform/openapi.json", get(platform_openapi_json))
         .at("/ical/:tenant/:file", get(crate::ical::feed));
-    if let Some(dir) = web_dir.filter(|d| d.join("index.html").exists()) {
-        route = route.nest(
-            "/",
-            StaticFilesEndpoint::new(dir)
-                .index_file("index.html")
-                .fallback_to_index(),
-        );
+    if let Some(web) = web_dir.as_deref().and_then(crate::web::WebApp::open) {
+        route = route.nest("/", web);
     } else {
         route = route.at("/", get(root));
     }

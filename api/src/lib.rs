@@ -26,3 +26,4 @@ pub mod serve;
 pub mod telemetry;
 pub mod tenant_router;
 pub mod throttle;
+pub mod web;

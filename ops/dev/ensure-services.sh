@@ -64,6 +64,18 @@ if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
   python3 -m pip install --quiet aiosmtpd
 fi
 
+# --- Node.js 20+ (builds and tests the web app) ---
+node_major() { node -e 'process.stdout.write(process.versions.node.split(".")[0])' 2>/dev/null || echo 0; }
+if [ "$(node_major)" -lt 20 ] || ! command -v npm >/dev/null; then
+  echo "ensure-services: installing Node.js"
+  apt_install nodejs npm || true
+fi
+if [ "$(node_major)" -lt 20 ]; then
+  echo "Node.js 20 or newer is needed for web/ (found: $(node --version 2>/dev/null || echo none))." >&2
+  echo "Install it from https://github.com/nodesource/distributions or with nvm, then rerun." >&2
+  exit 1
+fi
+
 # --- SSO: build libraries for samael (xmlsec) and the real identity providers the SSO tests start ---
 # samael's xmlsec feature links libxmlsec1/libxml2 (bindgen needs clang); SimpleSAMLphp runs under
 # PHP's built-in server (php-xml for its XML, php-mbstring); faketime shifts an IdP's clock to
@@ -79,14 +91,16 @@ if [ ${#sso_pkgs[@]} -gt 0 ]; then
 fi
 # oidc-provider (npm), pinned by ops/dev/idp/oidc/package-lock.json.
 oidc_dir="$(cd "$(dirname "$0")" && pwd)/idp/oidc"
-if ! command -v node >/dev/null; then
-  echo "ensure-services: installing Node.js"
-  apt_install nodejs npm
-fi
 if [ ! -f "$oidc_dir/node_modules/.package-lock.json" ] \
    || [ "$oidc_dir/package-lock.json" -nt "$oidc_dir/node_modules/.package-lock.json" ]; then
   echo "ensure-services: npm ci (oidc-provider)"
   (cd "$oidc_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# --- Chromium (the web app's end-to-end tests drive it through playwright-core) ---
+if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+  echo "ensure-services: installing Chromium"
+  apt_install chromium
 fi
 
 # --- cargo-nextest (the test runner) ---
@@ -94,4 +108,4 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   echo "ensure-services: installing cargo-nextest"
   cargo install --locked cargo-nextest
 fi
-echo "ensure-services: PostgreSQL (127.0.0.1:5432), Redis (127.0.0.1:6379), RabbitMQ (127.0.0.1:5672), aiosmtpd, SSO IdPs (oidc-provider, SimpleSAMLphp) and cargo-nextest ready"
+echo "ensure-services: PostgreSQL (127.0.0.1:5432), Redis (127.0.0.1:6379), RabbitMQ (127.0.0.1:5672), aiosmtpd, SSO IdPs (oidc-provider, SimpleSAMLphp), Node.js, Chromium and cargo-nextest ready"

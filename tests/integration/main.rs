@@ -7,6 +7,7 @@
 //! * `http` — bad input, problem+json, tenant routing, auth, If-Match, access policy.
 //! * `cli` — `tenant create/list`, `migrate` idempotency, `serve` logs without personal data.
 //! * `spec` — the committed OpenAPI file matches the code.
+//! * `web` — the web app is served at `/` with its security headers, without shadowing the API.
 
 mod support;
 
@@ -33,3 +34,4 @@ mod sso;
 mod sso_attacks;
 mod throttle;
 mod tokens;
+mod web;

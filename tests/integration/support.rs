@@ -110,6 +110,18 @@ impl TestApp {
     }
 
     pub async fn with(customize: impl FnOnce(&mut AppState)) -> TestApp {
+        TestApp::build(customize, None).await
+    }
+
+    /// The app with the web app's static export served from `web_dir`.
+    pub async fn with_web(web_dir: std::path::PathBuf) -> TestApp {
+        TestApp::build(|_| {}, Some(web_dir)).await
+    }
+
+    async fn build(
+        customize: impl FnOnce(&mut AppState),
+        web_dir: Option<std::path::PathBuf>,
+    ) -> TestApp {
         let db = TestDb::new();
         let tenancy = Tenancy::new(options(&db.url, 4)).expect("tenancy");
         migrate::migrate_all(&tenancy, TENANT_MIGRATIONS, 2)
@@ -137,7 +149,9 @@ impl TestApp {
             ),
         };
         customize(&mut state);
-        let ep = app::build(state, 64 * 1024, None).map_to_response().boxed();
+        let ep = app::build(state, 64 * 1024, web_dir)
+            .map_to_response()
+            .boxed();
         TestApp {
             _db: db,
             mail_dir,

@@ -1,0 +1,328 @@
+// End-to-end: the real server and database, a real browser. `npm run e2e` (after `npm run build`
+// and `cargo build -p swiftacare`). Screenshots and the server log land in web/e2e-artifacts/.
+//
+// Scenario: the demo institution admin signs in, browses departments, adds a provider (after
+// the server rejects an empty name, shown on the field), invites them, reads the audit log and
+// the governance screens; the provider accepts the invitation from the emailed link and signs
+// in on a phone-sized screen; a platform operator creates a tenant. axe-core checks each main
+// screen (serious or critical violations fail the run) and any Content-Security-Policy
+// violation fails it too.
+import assert from "node:assert/strict";
+import { axe, linkInMail, shot, start, totp } from "./harness.mjs";
+
+const failures = [];
+const cspViolations = [];
+
+const pages = [];
+
+function watch(page, label) {
+  pages.push({ page, label });
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && /Content Security Policy|Refused to/.test(msg.text())) cspViolations.push(`${label}: ${msg.text()}`);
+  });
+  page.on("pageerror", (e) => failures.push(`${label}: uncaught ${e.message}`));
+  return page;
+}
+
+async function check(page, name) {
+  await shot(page, name);
+  const v = await axe(page);
+  if (v.length) failures.push(`${name}: axe ${JSON.stringify(v, null, 1)}`);
+  console.log(`  ✓ ${name}${v.length ? ` (${v.length} axe violations)` : ""}`);
+}
+
+async function step(name, fn) {
+  const t = Date.now();
+  console.log(`▶ ${name}`);
+  await fn();
+  console.log(`  done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+}
+
+const env = await start();
+const { base, browser, creds } = env;
+const provider = { email: `pat.lee.${Date.now()}@e2e.swiftacare.test`, password: "a calm river at dawn 42" };
+
+try {
+  assert.ok(creds.admin, "demo admin credentials");
+  const admin = watch(await (await browser.newContext({ viewport: { width: 1366, height: 900 } })).newPage(), "admin");
+
+  await step("admin signs in", async () => {
+    await admin.goto(`${base}/`);
+    await admin.waitForURL("**/sign-in/");
+    await admin.getByLabel("Organisation").waitFor();
+    await check(admin, "01-sign-in-organisation");
+    await admin.getByLabel("Organisation").fill("demo");
+    await admin.getByRole("button", { name: "Continue" }).click();
+    await admin.getByLabel("Email").waitFor();
+    await admin.getByLabel("Email").fill(creds.admin.email);
+    await admin.getByLabel("Password").fill("wrong password entirely");
+    await admin.getByRole("button", { name: "Sign in" }).click();
+    await admin.getByRole("alert").filter({ hasText: "Email or password is incorrect." }).waitFor();
+    await check(admin, "02-sign-in-wrong-password");
+    await admin.getByLabel("Password").fill(creds.admin.password);
+    await admin.getByRole("button", { name: "Sign in" }).click();
+    await admin.waitForURL("**/home/");
+    await admin.getByRole("heading", { name: /Welcome to/ }).waitFor();
+    await check(admin, "03-admin-home");
+    // Keyboard: on a fresh page the first Tab reaches the skip link, which moves focus to main.
+    await admin.reload();
+    await admin.getByRole("heading", { name: /Welcome to/ }).waitFor();
+    await admin.keyboard.press("Tab");
+    assert.equal(await admin.evaluate(() => document.activeElement?.textContent), "Skip to main content");
+    await admin.keyboard.press("Enter");
+    assert.equal(await admin.evaluate(() => document.activeElement?.id), "main");
+  });
+
+  await step("admin browses departments", async () => {
+    await admin.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Departments" }).click();
+    await admin.getByRole("heading", { name: "Departments" }).waitFor();
+    await admin.getByRole("button", { name: /^Edit / }).first().waitFor();
+    await admin.getByRole("button", { name: /^Edit / }).first().click();
+    await admin.getByRole("button", { name: "Save changes" }).waitFor();
+    await check(admin, "04-departments");
+  });
+
+  await step("admin adds and invites a provider", async () => {
+    await admin.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "People & roles" }).click();
+    await admin.getByRole("heading", { name: "People & roles" }).waitFor();
+    await admin.getByRole("table").waitFor();
+    await check(admin, "05-people");
+    await admin.getByRole("button", { name: "Add person" }).first().click();
+    const form = admin.locator("form").filter({ has: admin.getByLabel("Given name") });
+    // The server's 422 names /given_name: the message is shown on that field.
+    await form.getByRole("button", { name: "Add person" }).click();
+    await admin.locator('input[name="given_name"][aria-invalid="true"]').waitFor();
+    const described = await form.getByLabel("Given name").getAttribute("aria-describedby");
+    assert.ok(described, "the given-name field is described by its error");
+    await check(admin, "06-people-field-error");
+    await form.getByLabel("Given name").fill("Pat");
+    await form.getByLabel("Family name").fill("Lee");
+    await form.getByLabel("Email").fill(provider.email);
+    await form.getByRole("button", { name: "Add person" }).click();
+    await admin.getByRole("button", { name: "Invite to sign in" }).click();
+    await admin.getByText(/Invitation sent to/).waitFor();
+    await check(admin, "07-people-invited");
+  });
+
+  await step("admin reads the audit log and governance screens", async () => {
+    const nav = admin.getByRole("navigation", { name: "Main" });
+    await nav.getByRole("link", { name: "Audit log" }).click();
+    await admin.getByRole("button", { name: "Search" }).click();
+    await admin.getByRole("table").waitFor();
+    const rows = await admin.getByRole("table").locator("tbody tr").count();
+    assert.ok(rows > 0, "audit entries are listed");
+    await check(admin, "08-audit");
+    const [download] = await Promise.all([admin.waitForEvent("download"), admin.getByRole("button", { name: "Export CSV" }).click()]);
+    const csv = await new Promise((resolve, reject) => {
+      download.createReadStream().then((st) => {
+        const chunks = [];
+        st.on("data", (c) => chunks.push(c));
+        st.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+        st.on("error", reject);
+      }, reject);
+    });
+    assert.match(download.suggestedFilename(), /^audit-\d{4}-\d{2}-\d{2}\.csv$/);
+    assert.ok(csv.split("\n").length > rows, `the CSV export has a header and every entry (${csv.split("\n").length} lines)`);
+    await nav.getByRole("link", { name: "Security policy" }).click();
+    await admin.getByRole("button", { name: "Save policy" }).waitFor();
+    await check(admin, "09-security-policy");
+    await nav.getByRole("link", { name: "API clients" }).click();
+    await admin.getByRole("button", { name: "Create client" }).waitFor();
+    await admin.getByRole("region", { name: "Clients" }).getByText(/No API clients|Revoke/).first().waitFor();
+    await admin.getByLabel("Name").fill("HR sync");
+    await admin.getByRole("button", { name: "Create client" }).click();
+    await admin.getByText("Copy the secret now").waitFor();
+    await check(admin, "10-api-client-created");
+    await admin.getByRole("button", { name: "Done" }).click();
+    admin.once("dialog", (d) => d.accept());
+    await admin.getByRole("button", { name: "Revoke HR sync" }).click();
+    await admin.getByRole("region", { name: "Clients" }).getByText("Revoked").waitFor();
+    await nav.getByRole("link", { name: "Sign-in & security" }).click();
+    await admin.getByRole("button", { name: "Sign out everywhere" }).waitFor();
+    await admin.getByText("This device").waitFor();
+    await check(admin, "11-account-security");
+    await admin.getByRole("button", { name: "Set up authenticator app" }).click();
+    await admin.getByRole("img", { name: /QR code/ }).waitFor();
+    await check(admin, "12-mfa-enrolment");
+    await admin.getByRole("button", { name: "Cancel" }).click();
+  });
+
+  await step("the provider accepts the invitation and signs in on a phone", async () => {
+    const link = await linkInMail(env.mailDir, provider.email, /(https?:\/\/\S+\/accept-invite\?tenant=[a-z0-9-]+#token=sco_[0-9a-f]{64})/);
+    assert.ok(link, `an invitation email to ${provider.email} names the accept-invite page`);
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const p = watch(await phone.newPage(), "provider");
+    await p.goto(link);
+    await p.getByLabel("Choose a password").waitFor();
+    await check(p, "13-accept-invite-phone");
+    await p.getByLabel("Choose a password").fill(provider.password);
+    await p.getByLabel("Repeat the password").fill(provider.password);
+    await p.getByRole("button", { name: "Create my account" }).click();
+    await p.getByText("Your account is ready").waitFor();
+    await p.getByRole("link", { name: "Continue to sign in" }).click();
+    await p.getByLabel("Email").waitFor();
+    // The organisation came from the link and is remembered.
+    await p.getByText("to demo").first().waitFor();
+    await check(p, "14-sign-in-phone");
+    await p.getByLabel("Email").fill(provider.email);
+    await p.getByLabel("Password").fill(provider.password);
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.waitForURL("**/home/");
+    await p.getByRole("list", { name: "Your roles" }).getByText("Provider").waitFor();
+    await check(p, "15-provider-home-phone");
+    await p.getByRole("button", { name: "Menu" }).click();
+    await p.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Colleagues" }).click();
+    await p.getByRole("heading", { name: "Colleagues" }).waitFor();
+    await p.getByText("Pat Lee").waitFor();
+    await check(p, "16-provider-colleagues-phone");
+    await phone.close();
+  });
+
+  await step("a platform operator creates a tenant", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    const op = watch(await ctx.newPage(), "operator");
+    await op.goto(`${base}/operator/`);
+    await op.getByLabel("Email").waitFor();
+    await check(op, "17-operator-sign-in");
+    await op.getByLabel("Email").fill(env.operator.email);
+    await op.getByLabel("Password").fill(env.operator.password);
+    await op.getByRole("button", { name: "Sign in" }).click();
+    await op.waitForURL("**/operator/tenants/");
+    await op.getByRole("table").waitFor();
+    const slug = `e2e-clinic-${Date.now().toString(36)}`;
+    await op.getByLabel("Organisation name").fill("Harbour Street Clinic");
+    await op.getByLabel("Short name (address)").fill(slug);
+    await op.getByLabel("First administrator's email").fill("it@harbour.e2e.swiftacare.test");
+    await op.getByRole("button", { name: "Create tenant" }).click();
+    await op.getByText("Harbour Street Clinic is ready").waitFor();
+    await op.getByRole("cell", { name: new RegExp(slug) }).waitFor();
+    await check(op, "18-operator-tenants");
+    await ctx.close();
+
+    // Its first administrator opens the emailed set-up link and starts the structure.
+    const link = await linkInMail(env.mailDir, "it@harbour.e2e.swiftacare.test", /(https?:\/\/\S+\/setup\?tenant=[a-z0-9-]+#token=sco_[0-9a-f]{64})/);
+    assert.ok(link, "the set-up email names the set-up page");
+    const first = watch(await (await browser.newContext({ viewport: { width: 1366, height: 900 } })).newPage(), "first-admin");
+    await first.goto(link);
+    await first.getByRole("heading", { name: "Set up your organisation" }).waitFor();
+    await check(first, "19-first-admin-setup");
+    await first.getByLabel("Choose a password").fill("harbour lights over the bay");
+    await first.getByLabel("Repeat the password").fill("harbour lights over the bay");
+    await first.getByRole("button", { name: "Create my account" }).click();
+    await first.getByRole("link", { name: "Continue to sign in" }).click();
+    await first.getByLabel("Email").fill("it@harbour.e2e.swiftacare.test");
+    await first.getByLabel("Password").fill("harbour lights over the bay");
+    await first.getByRole("button", { name: "Sign in" }).click();
+    await first.waitForURL("**/home/");
+    await first.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Departments" }).click();
+    await first.getByText(/No departments yet/).waitFor();
+    await first.getByRole("button", { name: "Add department" }).first().click();
+    await first.getByLabel("Name").fill("Harbour Street");
+    await first.locator("form").getByRole("button", { name: "Add department" }).click();
+    await first.getByRole("button", { name: "Edit Harbour Street" }).waitFor();
+    await check(first, "20-first-admin-departments");
+  });
+
+  await step("the provider resets a forgotten password", async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const p = watch(await phone.newPage(), "reset");
+    await p.goto(`${base}/reset-password/?tenant=demo`);
+    await p.getByLabel("Email").fill(provider.email);
+    await p.getByRole("button", { name: "Send reset link" }).click();
+    await p.getByText("Check your email").waitFor();
+    await check(p, "21-reset-requested-phone");
+    const link = await linkInMail(env.mailDir, provider.email, /(https?:\/\/\S+\/reset-password\?tenant=[a-z0-9-]+#token=sco_[0-9a-f]{64})/);
+    assert.ok(link, "a reset email names the reset page");
+    await p.goto(link);
+    await p.getByLabel("New password").fill("short");
+    await p.getByLabel("Repeat the password").fill("short");
+    await p.getByRole("button", { name: "Change password" }).click();
+    // The server's password rule is shown on the password field.
+    await p.locator('input[name="password"][aria-invalid="true"]').waitFor();
+    await check(p, "22-reset-field-error-phone");
+    await p.getByLabel("New password").fill("a brand new morning 77");
+    await p.getByLabel("Repeat the password").fill("a brand new morning 77");
+    await p.getByRole("button", { name: "Change password" }).click();
+    await p.getByText("Your password has been changed").waitFor();
+    await phone.close();
+  });
+
+  await step("staff turns on two-step verification, then signs in with a recovery code", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    const s = watch(await ctx.newPage(), "staff");
+    await s.goto(`${base}/sign-in/?tenant=demo`);
+    await s.getByLabel("Email").fill(creds.staff.email);
+    await s.getByLabel("Password").fill(creds.staff.password);
+    await s.getByRole("button", { name: "Sign in" }).click();
+    await s.waitForURL("**/home/");
+    await s.goto(`${base}/account/security/`);
+    await s.getByRole("button", { name: "Set up authenticator app" }).click();
+    await s.getByText("Cannot scan? Enter the key by hand").click();
+    const secret = (await s.locator("details p").innerText()).trim();
+    await s.getByLabel("Enter the 6-digit code the app shows").fill(totp(secret));
+    await s.getByRole("button", { name: "Turn on" }).click();
+    const codes = s.getByRole("list", { name: "Recovery codes" });
+    await codes.waitFor();
+    await check(s, "23-recovery-codes");
+    const recovery = (await codes.locator("li").first().innerText()).trim();
+    await s.getByRole("button", { name: "I have saved them" }).click();
+    await s.getByRole("button", { name: "Sign out", exact: true }).click();
+    await s.waitForURL("**/sign-in/");
+    await s.getByLabel("Email").fill(creds.staff.email);
+    await s.getByLabel("Password").fill(creds.staff.password);
+    await s.getByRole("button", { name: "Sign in" }).click();
+    await s.getByRole("heading", { name: "Two-step verification" }).waitFor();
+    await check(s, "24-mfa-challenge");
+    await s.getByRole("button", { name: "Use a recovery code instead" }).click();
+    await s.getByLabel("Recovery code").fill(recovery);
+    await s.getByRole("button", { name: "Verify" }).click();
+    await s.waitForURL("**/home/");
+    await ctx.close();
+  });
+
+  await step("each role sees its own navigation", async () => {
+    const expected = {
+      client: ["Overview", "Sign-in & security"],
+      sub: ["Overview", "Departments", "People & roles", "Sign-in & security"],
+    };
+    for (const [who, c, viewport] of [
+      ["client", creds.client, { width: 390, height: 844 }],
+      ["sub", creds.subadmin, { width: 1366, height: 900 }],
+    ]) {
+      const ctx = await browser.newContext({ viewport });
+      const pg = watch(await ctx.newPage(), who);
+      await pg.goto(`${base}/sign-in/?tenant=demo`);
+      await pg.getByLabel("Email").fill(c.email);
+      await pg.getByLabel("Password").fill(c.password);
+      await pg.getByRole("button", { name: "Sign in" }).click();
+      await pg.waitForURL("**/home/");
+      await pg.getByRole("heading", { name: /Welcome to/ }).waitFor();
+      if (viewport.width < 1024) await pg.getByRole("button", { name: "Menu" }).click();
+      const links = await pg.getByRole("navigation", { name: "Main" }).getByRole("link").allInnerTexts();
+      assert.deepEqual(links.map((l) => l.trim()), expected[who], `${who} navigation`);
+      await check(pg, who === "client" ? "25-client-home-phone" : "26-sub-admin-home");
+      await ctx.close();
+    }
+  });
+
+  await step("admin signs out", async () => {
+    await admin.getByRole("button", { name: "Sign out", exact: true }).click();
+    await admin.waitForURL("**/sign-in/");
+    await admin.goto(`${base}/home/`);
+    await admin.waitForURL("**/sign-in/?next=*");
+  });
+} catch (e) {
+  failures.push(`scenario stopped: ${e instanceof Error ? e.stack : e}`);
+  for (const { page, label } of pages) {
+    if (!page.isClosed()) await shot(page, `FAILED-${label}`).catch(() => {});
+  }
+} finally {
+  await env.stop();
+}
+
+failures.push(...cspViolations.map((v) => `CSP violation: ${v}`));
+if (failures.length) {
+  console.error(`\nE2E FAILED (${failures.length}):\n${failures.join("\n\n")}`);
+  process.exit(1);
+}
+console.log("\nE2E passed: screenshots in web/e2e-artifacts/");

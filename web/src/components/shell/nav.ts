@@ -1,0 +1,54 @@
+// Role-aware navigation. A new area (scheduling, SSO, bulk jobs) adds its entries here with
+// the roles that may use it; the shell shows a section only when one of its items is visible.
+export type Role = "institution_admin" | "sub_admin" | "provider" | "staff" | "client";
+
+export interface NavItem {
+  href: string;
+  label: string;
+  /** Shown to anyone holding one of these roles; `"any"` for every signed-in person. */
+  roles: Role[] | "any";
+}
+
+export interface NavSection {
+  label?: string;
+  items: NavItem[];
+}
+
+const ADMINS: Role[] = ["institution_admin", "sub_admin"];
+
+export const NAV: NavSection[] = [
+  { items: [{ href: "/home/", label: "Overview", roles: "any" }] },
+  {
+    label: "Organisation",
+    items: [
+      { href: "/admin/departments/", label: "Departments", roles: [...ADMINS, "provider", "staff"] },
+      { href: "/admin/people/", label: "People & roles", roles: ADMINS },
+      { href: "/directory/", label: "Colleagues", roles: ["provider", "staff"] },
+    ],
+  },
+  {
+    label: "Governance",
+    items: [
+      { href: "/admin/security-policy/", label: "Security policy", roles: ["institution_admin"] },
+      { href: "/admin/api-clients/", label: "API clients", roles: ["institution_admin"] },
+      { href: "/admin/audit/", label: "Audit log", roles: ["institution_admin"] },
+    ],
+  },
+  {
+    label: "My account",
+    items: [{ href: "/account/security/", label: "Sign-in & security", roles: "any" }],
+  },
+];
+
+export function visibleNav(roles: ReadonlySet<string>): NavSection[] {
+  return NAV.map((s) => ({
+    ...s,
+    items: s.items.filter((i) => i.roles === "any" || i.roles.some((r) => roles.has(r))),
+  }))
+    .map((s) => ({
+      ...s,
+      // Admins see "People & roles"; the read-only colleague list is for those who are not.
+      items: s.items.filter((i) => !(i.href === "/directory/" && (roles.has("institution_admin") || roles.has("sub_admin")))),
+    }))
+    .filter((s) => s.items.length > 0);
+}

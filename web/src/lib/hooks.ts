@@ -1,0 +1,56 @@
+"use client";
+import { useCallback, useEffect, useRef, useState } from "react";
+import { ApiProblem, networkProblem } from "@/lib/problem";
+
+function asProblem(e: unknown): ApiProblem {
+  return e instanceof ApiProblem ? e : networkProblem();
+}
+
+/**
+ * Loads data for a screen: `loading`, `error` (a problem) and `data`, with `reload`. The load
+ * runs again when a value in `deps` changes; earlier data stays visible while it does.
+ */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
+  const [tick, setTick] = useState(0);
+  const key = JSON.stringify([deps, tick]);
+  const [result, setResult] = useState<{ key: string; data?: T; error?: ApiProblem } | null>(null);
+  const loader = useRef(load);
+  useEffect(() => {
+    loader.current = load;
+  });
+  useEffect(() => {
+    let live = true;
+    loader.current().then(
+      (data) => live && setResult({ key, data }),
+      (e: unknown) => live && setResult({ key, error: asProblem(e) }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [key]);
+  const loading = result?.key !== key;
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { data: result?.data, error: loading ? undefined : result?.error, loading, reload };
+}
+
+/** Runs one submission at a time and keeps its problem for the form to show. */
+export function useSubmit<A extends unknown[], T>(action: (...args: A) => Promise<T>) {
+  const [pending, setPending] = useState(false);
+  const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const run = useCallback(
+    async (...args: A): Promise<T | undefined> => {
+      setPending(true);
+      setProblem(null);
+      try {
+        return await action(...args);
+      } catch (e) {
+        setProblem(asProblem(e));
+        return undefined;
+      } finally {
+        setPending(false);
+      }
+    },
+    [action],
+  );
+  return { run, pending, problem, setProblem };
+}
