@@ -87,6 +87,25 @@ SELECT "appointment_types"."id", "appointment_types"."name" FROM "appointment_ty
 COMMIT;
 "#;
 
+/// `--diagnose 1`: the same script without the audit chain's head row — no `SELECT … FOR
+/// UPDATE` of `audit_head`, no head update; the audit row is still written, numbered from a
+/// sequence. Run by pgbench only, to measure what the per-tenant chain lock costs.
+fn script_without_chain_lock(script: &str) -> String {
+    script
+        .lines()
+        .filter(|l| !l.contains("FROM \"audit_head\"") && !l.starts_with("UPDATE \"audit_head\""))
+        .map(|l| {
+            if l.starts_with("\\set nseq") {
+                "SELECT nextval('b1_diag_seq') AS nseq, '\\x00'::bytea AS h_hash \\gset".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
 struct Setup {
     tenant: Tenant,
     type_id: String,
@@ -326,6 +345,7 @@ pub async fn run(
     let rounds: usize = args.get("rounds", 3)?;
     let pool: usize = args.get("pool", 16)?;
     let capture: u8 = args.get("capture", 0)?;
+    let diagnose: u8 = args.get("diagnose", 0)?;
     ensure!(
         !clients.is_empty() && clients.iter().all(|&c| c >= 1),
         "--clients needs numbers ≥ 1"
@@ -390,6 +410,18 @@ pub async fn run(
     let script = script_dir.path().join("booking.sql");
     let script_text = SCRIPT.replace("{schema}", &schema);
     std::fs::write(&script, &script_text).context("writing the pgbench script")?;
+    let diag_script = script_dir.path().join("booking-no-chain-lock.sql");
+    if diagnose != 0 {
+        std::fs::write(&diag_script, script_without_chain_lock(&script_text))
+            .context("writing the diagnostic script")?;
+        psql_on(
+            &db.url,
+            &format!(
+                "CREATE SEQUENCE {schema}.b1_diag_seq START 1000000000; \
+                 GRANT USAGE ON SEQUENCE {schema}.b1_diag_seq TO swiftacare_app;"
+            ),
+        )?;
+    }
 
     // Warm-up (untimed): opens the app's pooled connections and fills their statement caches.
     let first = next_slot(db, &s)?;
@@ -442,6 +474,33 @@ pub async fn run(
                     note,
                 });
             }
+            if have_pgbench && diagnose != 0 {
+                let first = next_slot(db, &s)?;
+                let started = Instant::now();
+                let out = pgbench_round(db, &s, &diag_script, n, first, secs, &account, &schema)?;
+                arms.push(Arm {
+                    arm: "pgbench, no chain lock",
+                    clients: n,
+                    round: r,
+                    ok: out.processed,
+                    failed: out.failed,
+                    wall: started.elapsed(),
+                    tps: out.tps,
+                    latency: Some(Latency {
+                        n: out.processed as usize,
+                        p50: f64::NAN,
+                        p90: f64::NAN,
+                        p99: f64::NAN,
+                        max: f64::NAN,
+                        mean: out.latency_ms,
+                    }),
+                    note: if out.aborted {
+                        format!("pgbench aborted a client: {}", out.stderr_tail)
+                    } else {
+                        String::new()
+                    },
+                });
+            }
             progress(
                 t_start,
                 &format!("b1: {n} clients, round {r}/{rounds} done"),
@@ -478,7 +537,7 @@ pub async fn run(
     }
     println!();
     println!(
-        "  {:<22} {:>7} {:>7} {:>9} {:>9} {:>9} {:>9}  note",
+        "  {:<34} {:>7} {:>7} {:>9} {:>9} {:>9} {:>9}  note",
         "round", "ok", "failed", "tps", "p50 ms", "p99 ms", "mean ms"
     );
     for a in &arms {
@@ -491,7 +550,7 @@ pub async fn run(
             mean: f64::NAN,
         });
         println!(
-            "  {:<22} {:>7} {:>7} {:>9.1} {:>9.2} {:>9.2} {:>9.2}  {}",
+            "  {:<34} {:>7} {:>7} {:>9.1} {:>9.2} {:>9.2} {:>9.2}  {}",
             format!("{} × {} #{}", a.arm, a.clients, a.round),
             a.ok,
             a.failed,
@@ -514,6 +573,13 @@ pub async fn run(
         let app_tps = median(&tps("app"));
         let pg_tps = median(&tps("pgbench"));
         let ratio = app_tps / pg_tps;
+        let diag_tps = median(&tps("pgbench, no chain lock"));
+        if diagnose != 0 && have_pgbench {
+            println!(
+                "  {n:>3} clients: diagnostic — pgbench without the audit_head lock: median tps {diag_tps:.1} ({:.2}× the full script)",
+                diag_tps / pg_tps
+            );
+        }
         if have_pgbench {
             let pass = ratio >= TARGET_RATIO;
             println!(
@@ -547,7 +613,8 @@ pub async fn run(
     Ok(json!({
         "bench": "b1_booking",
         "when": when,
-        "args": {"clients": clients, "secs": secs, "rounds": rounds, "pool": pool},
+        "args": {"clients": clients, "secs": secs, "rounds": rounds, "pool": pool,
+                 "diagnose": diagnose != 0},
         "machine": {"cpus": cpus, "postgres": pg_version, "load_average_before": load_start},
         "pgbench": have_pgbench,
         "script": script_text,
