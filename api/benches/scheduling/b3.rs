@@ -112,6 +112,17 @@ async fn load(
         .await
 }
 
+/// A plan line with its `'{uuid,…}'` literal cut down to a count (the JSON keeps it whole).
+fn shorten_ids(line: &str) -> String {
+    match (line.find("'{"), line.find("}'")) {
+        (Some(a), Some(b)) if b > a => {
+            let n = line[a + 2..b].split(',').count();
+            format!("{}'{{… {n} ids …}}'{}", &line[..a], &line[b + 2..])
+        }
+        _ => line.to_owned(),
+    }
+}
+
 /// One request through the app; returns its time and the number of slots.
 async fn http_once(app: &App, t: &Tenant, path: &str) -> anyhow::Result<(Duration, usize)> {
     let started = Instant::now();
@@ -392,7 +403,7 @@ pub async fn run(
         );
         println!("    busy query plan (EXPLAIN ANALYZE):");
         for line in f["busy_query_plan"].as_str().unwrap_or("").lines() {
-            println!("      {line}");
+            println!("      {}", shorten_ids(line));
         }
     }
     println!();
