@@ -8,8 +8,8 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/swiftacare/target
 CARGO ?= cargo
 
-.PHONY: run test services fmt-check clippy nextest openapi bench-b6 clean-data \
-	web web-deps web-check web-e2e web-test web-client
+.PHONY: run test services fmt-check clippy nextest openapi bench-b6 bench-b1 bench-b2 bench-b3 \
+	bench-scheduling clean-data web web-deps web-check web-e2e web-test web-client
 
 NPM ?= npm
 export NEXT_TELEMETRY_DISABLED = 1
@@ -72,6 +72,21 @@ web-test: web-check web-e2e
 # QUALITY B6: tenants 1 -> 1,000, create / migrate / request latency ratios (see ops/bench/README.md).
 bench-b6: services
 	$(CARGO) bench -p swiftacare --bench b6_tenants
+
+# QUALITY B1-B3: booking throughput vs pgbench, exclusion-constraint insert cost, slot search
+# latency vs the in-memory floor (see ops/bench/README.md). Options after `--`, e.g.
+# `cargo bench -p swiftacare --bench scheduling -- b1 --secs 5`.
+bench-b1: services
+	$(CARGO) bench -p swiftacare --bench scheduling -- b1
+
+bench-b2: services
+	$(CARGO) bench -p swiftacare --bench scheduling -- b2
+
+bench-b3: services
+	$(CARGO) bench -p swiftacare --bench scheduling -- b3
+
+bench-scheduling: services
+	$(CARGO) bench -p swiftacare --bench scheduling -- all
 
 # Forget the embedded database and demo (stops nothing: stop `make run` first).
 clean-data:
