@@ -528,16 +528,19 @@ pub async fn book(
                 settle_key(c, p.account_id, &k.key, row.id).await?;
             }
             super::reminders::schedule(c, tenant.id, &row).await?;
+            let (id, client) = (row.id, row.client_id);
+            // The reply's look-ups first: the audit record locks the chain head until commit,
+            // so it comes last (QUALITY B1: bookings in one tenant queue on that lock).
+            let appointment = present(c, &b.reach, vec![row]).await?.remove(0);
             audit::record(
                 c,
                 &Actor::from(p),
                 Event::new("appointment.create")
-                    .on("appointment", row.id)
-                    .subjects([row.client_id])
+                    .on("appointment", id)
+                    .subjects([client])
                     .detail("status", status.as_str()),
             )
             .await?;
-            let appointment = present(c, &b.reach, vec![row]).await?.remove(0);
             Ok(Booked {
                 appointment,
                 replayed: false,
@@ -831,6 +834,7 @@ pub async fn transition(
             if next == Status::Cancelled && row.starts_at > now {
                 waitlist::offer_freed(c, &t, row.provider_id, row.starts_at).await?;
             }
+            let reply = present(c, &r, vec![updated]).await?.remove(0);
             audit::record(
                 c,
                 &Actor::from(p),
@@ -841,7 +845,7 @@ pub async fn transition(
                     .detail("late", late),
             )
             .await?;
-            Ok(present(c, &r, vec![updated]).await?.remove(0))
+            Ok(reply)
         })
         .await
 }
@@ -918,6 +922,7 @@ pub async fn reschedule(
             if row.starts_at > Utc::now() {
                 waitlist::offer_freed(c, &t, row.provider_id, row.starts_at).await?;
             }
+            let reply = present(c, &r, vec![updated]).await?.remove(0);
             audit::record(
                 c,
                 &Actor::from(p),
@@ -926,7 +931,7 @@ pub async fn reschedule(
                     .subjects([row.client_id]),
             )
             .await?;
-            Ok(present(c, &r, vec![updated]).await?.remove(0))
+            Ok(reply)
         })
         .await
 }
