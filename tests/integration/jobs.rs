@@ -435,3 +435,139 @@ async fn broker_relay_and_consumers_deliver_once_and_park_poison_messages() {
     .await;
     assert_eq!(done, 10);
 }
+
+/// Counts the `.eml` files per recipient in `dir`.
+fn mail_counts(dir: &std::path::Path) -> std::collections::HashMap<String, usize> {
+    let mut counts = std::collections::HashMap::new();
+    for m in read_eml(dir) {
+        if let Some(to) = m.lines().find_map(|l| l.strip_prefix("To: ")) {
+            *counts.entry(to.trim().to_owned()).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+fn rabbitmqctl(args: &[&str]) {
+    let out = std::process::Command::new("rabbitmqctl")
+        .args(args)
+        .output()
+        .expect("rabbitmqctl runs");
+    assert!(
+        out.status.success(),
+        "rabbitmqctl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// QUALITY T7 for reminders: the broker is stopped and started while the real `swiftacare
+/// worker` runs the jobs, and the worker is killed with SIGKILL and replaced. At the end every
+/// reminder has exactly one delivery record and no client received a reminder twice.
+/// (The bulk-scheduling half of T7 waits for bulk scheduling.)
+#[tokio::test(flavor = "multi_thread")]
+async fn broker_restart_and_killed_worker_lose_or_repeat_no_reminder() {
+    const BOOKINGS: i64 = 150;
+    let vhost = Vhost::new();
+    let app = TestApp::new().await;
+    let t = app.tenant("t7").await;
+    let cal = calendar(&app, &t, "t7", "UTC").await;
+    for i in 0..BOOKINGS {
+        let c = client(&app, &t, &format!("c{i}")).await;
+        let r = book_as(
+            &app,
+            "t7",
+            &t.admin_token,
+            &cal.provider,
+            Some(&c),
+            &cal.type_id,
+            at(4 + i / 40, (i % 40) * 30),
+        )
+        .await;
+        assert_eq!(r.0.status().as_u16(), 201);
+    }
+    all_due(&app).await;
+    let data = tempfile::tempdir().expect("data dir");
+    let mail_dir = data.path().join("mail");
+    let worker = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_swiftacare"))
+            .arg("worker")
+            .env("DATABASE_URL", app.db_url())
+            .env("SWIFTACARE_AMQP_URL", vhost.url())
+            .env("SWIFTACARE_DATA_DIR", data.path())
+            .env("SWIFTACARE_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("worker starts")
+    };
+    let total = |dir: &std::path::Path| mail_counts(dir).values().sum::<usize>();
+    let wait_for = |n: usize, dir: std::path::PathBuf| async move {
+        let started = std::time::Instant::now();
+        while total(&dir) < n && started.elapsed() < std::time::Duration::from_secs(120) {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    let expected = (BOOKINGS * 2) as usize;
+    let mut first = worker();
+    wait_for(expected / 4, mail_dir.clone()).await;
+    // The broker goes away mid-run and comes back.
+    eprintln!("T7: {} of {expected} mails before the broker stops", total(&mail_dir));
+    rabbitmqctl(&["stop_app"]);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    rabbitmqctl(&["start_app"]);
+    wait_for(expected / 2, mail_dir.clone()).await;
+    // The worker dies without any chance to clean up; another takes over.
+    eprintln!("T7: {} of {expected} mails before SIGKILL", total(&mail_dir));
+    first.kill().expect("SIGKILL");
+    let _ = first.wait();
+    let mut second = worker();
+    let started = std::time::Instant::now();
+    loop {
+        let done = crate::support::sql_count(
+            app.db_url(),
+            "SELECT count(*) FROM swiftacare_jobs.outbox WHERE status = 'done'",
+        )
+        .await;
+        if done as usize == expected {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(180),
+            "only {done} of {expected} jobs done"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let _ = second.kill();
+    let _ = second.wait();
+    let counts = mail_counts(&mail_dir);
+    let repeated: Vec<_> = counts.iter().filter(|(_, n)| **n > 2).collect();
+    assert!(
+        repeated.is_empty(),
+        "reminders delivered twice: {repeated:?}"
+    );
+    let schema = t.tenant.schema.as_str();
+    let records = crate::support::sql_count(
+        app.db_url(),
+        &format!("SELECT count(*) FROM {schema}.reminder_deliveries"),
+    )
+    .await;
+    assert_eq!(
+        records as usize, expected,
+        "one delivery record per reminder"
+    );
+    let sent = crate::support::sql_count(
+        app.db_url(),
+        &format!("SELECT count(*) FROM {schema}.reminder_deliveries WHERE status = 'sent'"),
+    )
+    .await;
+    let mails = counts.values().sum::<usize>();
+    // A SIGKILL between sending and recording `sent` leaves `sending` (at most once): the mail
+    // count lies between the records marked sent and all records, and never above.
+    assert!(
+        mails >= sent as usize && mails <= expected,
+        "{mails} mails, {sent} marked sent"
+    );
+    assert!(
+        expected - sent as usize <= 16,
+        "only the killed worker's in-flight reminders may be unconfirmed: {sent}/{expected}"
+    );
+}
