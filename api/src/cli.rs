@@ -198,8 +198,23 @@ async fn run_with(command: Command, config: &Config, tenancy: &Tenancy) -> anyho
             let mailer = std::sync::Arc::new(config.mailer()?);
             println!("Swiftacare worker: relaying the outbox to RabbitMQ and consuming jobs.");
             let runner = crate::jobs::Runner::new(tenancy.clone(), mailer);
+            // Its own /metrics and /healthz on SWIFTACARE_ADDR (give a worker beside `serve`
+            // another address).
+            let handle = crate::telemetry::metrics_handle();
+            let probe = poem::Route::new()
+                .at(
+                    "/metrics",
+                    poem::endpoint::make_sync(move |_| handle.render()),
+                )
+                .at(
+                    "/healthz",
+                    poem::endpoint::make_sync(|_| r#"{"status":"ok"}"#),
+                );
+            let listener = poem::listener::TcpListener::bind(config.addr);
+            println!("Worker metrics at http://{}/metrics", config.addr);
             tokio::select! {
                 () = crate::jobs::amqp::run_worker(runner, url) => Ok(()),
+                r = poem::Server::new(listener).run(probe) => r.map_err(Into::into),
                 _ = tokio::signal::ctrl_c() => Ok(()),
             }
         }

@@ -487,9 +487,11 @@ async fn broker_restart_and_killed_worker_lose_or_repeat_no_reminder() {
     all_due(&app).await;
     let data = tempfile::tempdir().expect("data dir");
     let mail_dir = data.path().join("mail");
+    let port = crate::idp::free_port();
     let worker = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_swiftacare"))
             .arg("worker")
+            .env("SWIFTACARE_ADDR", format!("127.0.0.1:{port}"))
             .env("DATABASE_URL", app.db_url())
             .env("SWIFTACARE_AMQP_URL", vhost.url())
             .env("SWIFTACARE_DATA_DIR", data.path())
@@ -510,13 +512,19 @@ async fn broker_restart_and_killed_worker_lose_or_repeat_no_reminder() {
     let mut first = worker();
     wait_for(expected / 4, mail_dir.clone()).await;
     // The broker goes away mid-run and comes back.
-    eprintln!("T7: {} of {expected} mails before the broker stops", total(&mail_dir));
+    eprintln!(
+        "T7: {} of {expected} mails before the broker stops",
+        total(&mail_dir)
+    );
     rabbitmqctl(&["stop_app"]);
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     rabbitmqctl(&["start_app"]);
     wait_for(expected / 2, mail_dir.clone()).await;
     // The worker dies without any chance to clean up; another takes over.
-    eprintln!("T7: {} of {expected} mails before SIGKILL", total(&mail_dir));
+    eprintln!(
+        "T7: {} of {expected} mails before SIGKILL",
+        total(&mail_dir)
+    );
     first.kill().expect("SIGKILL");
     let _ = first.wait();
     let mut second = worker();
@@ -536,6 +544,18 @@ async fn broker_restart_and_killed_worker_lose_or_repeat_no_reminder() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+    // The worker's own metrics: what it processed, and nothing personal.
+    let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .expect("worker metrics")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        metrics.contains("swiftacare_jobs_processed_total"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("@t7.test"), "no addresses in metrics");
     let _ = second.kill();
     let _ = second.wait();
     let counts = mail_counts(&mail_dir);
