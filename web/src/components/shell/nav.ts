@@ -19,6 +19,15 @@ const ADMINS: Role[] = ["institution_admin", "sub_admin"];
 export const NAV: NavSection[] = [
   { items: [{ href: "/home/", label: "Overview", roles: "any" }] },
   {
+    label: "Scheduling",
+    items: [
+      { href: "/appointments/", label: "My appointments", roles: ["client"] },
+      { href: "/book/", label: "Book an appointment", roles: ["client"] },
+      { href: "/calendar/", label: "My calendar", roles: ["provider"] },
+      { href: "/book/", label: "Book for a client", roles: ["institution_admin", "sub_admin", "staff", "provider"] },
+    ],
+  },
+  {
     label: "Organisation",
     items: [
       { href: "/admin/departments/", label: "Departments", roles: [...ADMINS, "provider", "staff"] },
@@ -50,5 +59,7 @@ export function visibleNav(roles: ReadonlySet<string>): NavSection[] {
       // Admins see "People & roles"; the read-only colleague list is for those who are not.
       items: s.items.filter((i) => !(i.href === "/directory/" && (roles.has("institution_admin") || roles.has("sub_admin")))),
     }))
+    // Someone who is both client and staff books once, not twice.
+    .map((s) => ({ ...s, items: s.items.filter((i, n, all) => all.findIndex((j) => j.href === i.href) === n) }))
     .filter((s) => s.items.length > 0);
 }
