@@ -282,8 +282,8 @@ try {
 
   await step("each role sees its own navigation", async () => {
     const expected = {
-      client: ["Overview", "Sign-in & security"],
-      sub: ["Overview", "Departments", "People & roles", "Sign-in & security"],
+      client: ["Overview", "My appointments", "Book an appointment", "Sign-in & security"],
+      sub: ["Overview", "Book for a client", "Departments", "People & roles", "Sign-in & security"],
     };
     for (const [who, c, viewport] of [
       ["client", creds.client, { width: 390, height: 844 }],
@@ -303,6 +303,111 @@ try {
       await check(pg, who === "client" ? "25-client-home-phone" : "26-sub-admin-home");
       await ctx.close();
     }
+  });
+
+  // Scheduling: the demo provider works weekdays 09–17 and Saturday 10–14 in Toronto, so first
+  // their hours are set (through the API, as the provider) to cover every day, so that a slot in
+  // the next two hours exists whenever this runs and check-in (open from two hours before) works.
+  await step("provider opens their hours around the clock", async () => {
+    const h = { "X-Tenant": "demo", "Content-Type": "application/json" };
+    const login = await (await fetch(`${base}/api/v1/auth/login`, { method: "POST", headers: h, body: JSON.stringify(creds.provider) })).json();
+    assert.ok(login.access_token, `provider login: ${JSON.stringify(login)}`);
+    const auth = { ...h, Authorization: `Bearer ${login.access_token}` };
+    const me = await (await fetch(`${base}/api/v1/auth/me`, { headers: auth })).json();
+    env.providerId = me.person_id;
+    const url = `${base}/api/v1/providers/${me.person_id}/availability`;
+    const current = await (await fetch(url, { headers: auth })).json();
+    const rules = [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: "00:00", end: "23:59" }));
+    const put = await fetch(url, { method: "PUT", headers: { ...auth, "If-Match": `"${current.version}"` }, body: JSON.stringify({ timezone: "UTC", rules }) });
+    assert.equal(put.status, 200, `availability: ${await put.text()}`);
+  });
+
+  await step("a client books two slots on a phone and cancels the second", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const c = watch(await ctx.newPage(), "client-booking");
+    await c.goto(`${base}/sign-in/?tenant=demo`);
+    await c.getByLabel("Email").fill(creds.client.email);
+    await c.getByLabel("Password").fill(creds.client.password);
+    await c.getByRole("button", { name: "Sign in" }).click();
+    await c.waitForURL("**/home/");
+    await c.getByRole("button", { name: "Menu" }).click();
+    await c.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Book an appointment" }).click();
+    await c.getByRole("heading", { name: "Book an appointment" }).waitFor();
+    const service = c.getByLabel("Service");
+    const therapy = await service.locator("option", { hasText: "Therapy" }).first().getAttribute("value");
+    await service.selectOption(therapy);
+    await c.getByRole("group", { name: /Available times \(shown in / }).waitFor();
+    // The demo provider's slots (the radio's value is "<provider>|<start>"); the first is within the hour.
+    const mine = c.locator(`input[name="slot"][value^="${env.providerId}|"]`);
+    assert.ok((await mine.count()) >= 3, "the provider has free slots today");
+    await c.locator("label", { has: mine.nth(0) }).click();
+    await check(c, "30-client-pick-slot-phone");
+    await c.getByRole("button", { name: "Book this time" }).click();
+    await c.getByText("Booked", { exact: true }).waitFor();
+    await check(c, "31-client-booked-phone");
+    await c.getByRole("button", { name: "Book another" }).click();
+    await c.getByRole("group", { name: /Available times/ }).waitFor();
+    // The first slot is taken now; book a later one.
+    await c.locator("label", { has: mine.nth(2) }).click();
+    await c.getByRole("button", { name: "Book this time" }).click();
+    await c.getByText("Booked", { exact: true }).waitFor();
+    await c.getByRole("link", { name: "My appointments" }).last().click();
+    await c.getByRole("heading", { name: "My appointments" }).waitFor();
+    const upcoming = c.getByRole("region", { name: "Upcoming" }).getByRole("listitem");
+    await upcoming.nth(1).waitFor();
+    assert.equal(await upcoming.count(), 2, "two upcoming appointments");
+    await check(c, "32-client-my-appointments-phone");
+    await upcoming.nth(1).getByRole("button", { name: /^Cancel / }).click();
+    // Within the demo types' 24-hour window: the client is told before confirming.
+    await c.getByText("This is a late cancellation").waitFor();
+    await c.getByRole("button", { name: "Cancel appointment" }).click();
+    assert.equal(await c.getByLabel("Reason for cancelling").getAttribute("aria-invalid"), "true");
+    await c.getByLabel("Reason for cancelling").selectOption("client_request");
+    await check(c, "33-client-cancel-late-phone");
+    await c.getByRole("button", { name: "Cancel appointment" }).click();
+    await c.getByText(/^Cancelled: .*\(late cancellation\)/).waitFor();
+    await c.getByRole("region", { name: "Past and cancelled" }).getByText("Cancelled (late)").waitFor();
+    assert.equal(await upcoming.count(), 1, "one upcoming appointment left");
+    await ctx.close();
+  });
+
+  await step("the provider sees it in the week calendar and checks the client in", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    const p = watch(await ctx.newPage(), "provider-calendar");
+    await p.goto(`${base}/sign-in/?tenant=demo`);
+    await p.getByLabel("Email").fill(creds.provider.email);
+    await p.getByLabel("Password").fill(creds.provider.password);
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.waitForURL("**/home/");
+    await p.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My calendar" }).click();
+    await p.getByRole("heading", { name: "My calendar" }).waitFor();
+    const booked = p.getByRole("button", { name: /Alex Morgan.*, Booked$/ });
+    await booked.first().waitFor();
+    await check(p, "34-provider-week-calendar");
+    await booked.first().click();
+    await p.getByRole("heading", { name: "History" }).waitFor();
+    await p.getByRole("button", { name: "Check in" }).click();
+    await p.getByRole("status").filter({ hasText: "Checked in." }).waitFor();
+    await p.getByRole("button", { name: /Alex Morgan.*, Checked in$/ }).waitFor();
+    await check(p, "35-provider-checked-in");
+    await p.getByRole("button", { name: "Create a feed address" }).click();
+    const feed = await p.getByLabel("Feed address").inputValue();
+    assert.match(feed, /\/ical\/demo\/.+\.ics$/);
+    const ics = await (await fetch(feed)).text();
+    assert.match(ics, /BEGIN:VCALENDAR/);
+    await check(p, "36-provider-feed-created");
+    // Their hours: the week set above, plus a day off added and removed again.
+    await p.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My hours" }).click();
+    await p.getByRole("heading", { name: "Weekly hours" }).waitFor();
+    assert.equal(await p.getByLabel("Time zone").inputValue(), "UTC");
+    const off = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+    await p.getByLabel("Date").fill(off);
+    await p.getByRole("button", { name: "Add", exact: true }).click();
+    await p.getByText(`${off} · Time off (whole day)`).waitFor();
+    await check(p, "37-provider-hours");
+    await p.getByRole("button", { name: `Delete ${off}` }).click();
+    await p.getByText("No upcoming changes to your week.").waitFor();
+    await ctx.close();
   });
 
   await step("admin signs out", async () => {

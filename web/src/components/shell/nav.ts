@@ -24,6 +24,7 @@ export const NAV: NavSection[] = [
       { href: "/appointments/", label: "My appointments", roles: ["client"] },
       { href: "/book/", label: "Book an appointment", roles: ["client"] },
       { href: "/calendar/", label: "My calendar", roles: ["provider"] },
+      { href: "/availability/", label: "My hours", roles: ["provider"] },
       { href: "/book/", label: "Book for a client", roles: ["institution_admin", "sub_admin", "staff", "provider"] },
     ],
   },

@@ -22,19 +22,26 @@ export default function BookPage() {
 }
 
 function Booking({ rescheduleId }: { rescheduleId: string | null }) {
-  const { roles } = useSession();
+  const { roles, me } = useSession();
   const isClient = roles.has("client") && roles.size === 1;
   const zone = useMemo(() => localZone(), []);
 
   const setup = useLoad(async () => {
-    const [types, moving, mine] = await Promise.all([
+    const [types, moving, mine, team] = await Promise.all([
       unwrap(api.GET("/appointment-types")),
       rescheduleId ? unwrap(api.GET("/appointments/{appointment_id}", { params: { path: { appointment_id: rescheduleId } } })) : null,
-      // Clients cannot list the directory: the providers they know are the ones they have seen.
+      // Clients cannot list the directory: their providers are their care team and the ones
+      // they have seen.
       isClient ? unwrap(api.GET("/appointments", { params: { query: { status: [], limit: 200 } } })) : null,
+      isClient && me.person_id ? unwrap(api.GET("/people/{person_id}/care-team", { params: { path: { person_id: me.person_id } } })) : null,
     ]);
     const providers = isClient
-      ? [...new Map((mine?.items ?? []).map((a) => [a.provider_id, a.provider_name])).entries()].map(([id, name]) => ({ id, name }))
+      ? [
+          ...new Map([
+            ...(team?.providers ?? []).map((p) => [p.id, `${p.given_name} ${p.family_name}`] as const),
+            ...(mine?.items ?? []).map((a) => [a.provider_id, a.provider_name] as const),
+          ]).entries(),
+        ].map(([id, name]) => ({ id, name }))
       : (await allPages((after) => unwrap(api.GET("/people", { params: { query: { kind: "provider", limit: 200, after } } }))))
           .filter((p) => p.status === "active")
           .map((p) => ({ id: p.id, name: `${p.given_name} ${p.family_name}` }));
@@ -42,7 +49,7 @@ function Booking({ rescheduleId }: { rescheduleId: string | null }) {
       ? []
       : (await allPages((after) => unwrap(api.GET("/people", { params: { query: { kind: "client", limit: 200, after } } })))).filter((p) => p.status === "active");
     return { types: types.filter((t) => t.active), moving, providers, clients };
-  }, [rescheduleId, isClient]);
+  }, [rescheduleId, isClient, me.person_id]);
 
   return (
     <>
