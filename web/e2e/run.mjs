@@ -340,7 +340,11 @@ try {
     // The demo provider's slots (the radio's value is "<provider>|<start>"); the first is within the hour.
     const mine = c.locator(`input[name="slot"][value^="${env.providerId}|"]`);
     assert.ok((await mine.count()) >= 3, "the provider has free slots today");
-    await c.locator("label", { has: mine.nth(0) }).click();
+    const pick = async (n) => {
+      const value = await mine.nth(n).getAttribute("value");
+      await c.locator("label", { has: c.locator(`input[value="${value}"]`) }).click();
+    };
+    await pick(0);
     await check(c, "30-client-pick-slot-phone");
     await c.getByRole("button", { name: "Book this time" }).click();
     await c.getByText("Booked", { exact: true }).waitFor();
@@ -348,7 +352,7 @@ try {
     await c.getByRole("button", { name: "Book another" }).click();
     await c.getByRole("group", { name: /Available times/ }).waitFor();
     // The first slot is taken now; book a later one.
-    await c.locator("label", { has: mine.nth(2) }).click();
+    await pick(2);
     await c.getByRole("button", { name: "Book this time" }).click();
     await c.getByText("Booked", { exact: true }).waitFor();
     await c.getByRole("link", { name: "My appointments" }).last().click();

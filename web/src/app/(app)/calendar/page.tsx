@@ -46,7 +46,7 @@ export default function CalendarPage() {
       {week.loading && !week.data && <Loading />}
       {week.error && <LoadError problem={week.error} onRetry={week.reload} />}
       {week.data && (
-        <div className="grid gap-6 xl:grid-cols-[1fr_24rem]">
+        <div className="space-y-6">
           <div className="grid gap-3 md:grid-cols-7" aria-busy={week.loading || undefined}>
             {days.map((d) => {
               const items = week.data!.filter((a) => dateKey(a.starts_at, zone) === d);
@@ -68,10 +68,17 @@ export default function CalendarPage() {
                             aria-pressed={openId === a.id}
                             className={`w-full rounded-md border px-2 py-1.5 text-left text-xs ${a.status === "cancelled" ? "border-slate-200 bg-slate-50 text-slate-600 line-through" : "border-teal-200 bg-teal-50 text-slate-900 hover:bg-teal-100"} ${openId === a.id ? "ring-2 ring-teal-700" : ""}`}
                           >
-                            <span className="block font-semibold">{timeLabel(a.starts_at, zone)}–{timeLabel(a.ends_at, zone)}</span>
+                            <span className="block font-semibold">{timeLabel(a.starts_at, zone)}</span>
                             <span className="block">{a.client_name ?? "Client"}</span>
                             <span className="block text-slate-700">{a.type_name}</span>
-                            <span className="sr-only">, {STATUS_LABELS[a.status]}</span>
+                            {a.status === "booked" ? (
+                              <span className="sr-only">, {STATUS_LABELS[a.status]}</span>
+                            ) : (
+                              <>
+                                <span className="sr-only">, </span>
+                                <span className="block font-medium">{STATUS_LABELS[a.status]}</span>
+                              </>
+                            )}
                           </button>
                         </li>
                       ))}
@@ -81,7 +88,7 @@ export default function CalendarPage() {
               );
             })}
           </div>
-          <div className="space-y-6">
+          <div className="grid items-start gap-6 lg:grid-cols-[2fr_1fr]">
             {open ? (
               <Detail key={`${open.id}-${open.version}`} a={open} zone={zone} onChanged={week.reload} onClose={() => setOpenId(null)} />
             ) : (
