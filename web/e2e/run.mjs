@@ -414,6 +414,66 @@ try {
     await ctx.close();
   });
 
+  await step("admin books for a client, sets scheduling up and opens single sign-on", async () => {
+    const nav = admin.getByRole("navigation", { name: "Main" });
+    await nav.getByRole("link", { name: "Book for a client" }).click();
+    await admin.getByRole("heading", { name: "Book for a client" }).waitFor();
+    // Without a client the form says so on the field, before any request.
+    await admin.getByLabel("Provider").selectOption({ label: "Maya Chen" });
+    await admin.getByRole("group", { name: /Available times/ }).waitFor();
+    const slots = admin.locator(`input[name="slot"][value^="${env.providerId}|"]`);
+    const value = await slots.nth(Math.min(5, (await slots.count()) - 1)).getAttribute("value");
+    await admin.locator("label", { has: admin.locator(`input[value="${value}"]`) }).click();
+    await admin.getByRole("button", { name: "Book this time" }).click();
+    assert.equal(await admin.getByLabel("Client").getAttribute("aria-invalid"), "true");
+    await admin.getByLabel("Client").selectOption({ label: "Alex Morgan" });
+    await check(admin, "38-staff-book-for-client");
+    await admin.getByRole("button", { name: "Book this time" }).click();
+    await admin.getByText("Booked", { exact: true }).waitFor();
+    await admin.getByText(/with Maya Chen/).waitFor();
+
+    await nav.getByRole("link", { name: "Scheduling set-up" }).click();
+    await admin.getByRole("heading", { name: "Scheduling set-up" }).waitFor();
+    await admin.getByLabel("Waitlist offer lasts (minutes)").fill("0");
+    await admin.getByRole("button", { name: "Save policy" }).click();
+    await admin.getByLabel("Waitlist offer lasts (minutes)").and(admin.locator("[aria-invalid=true]")).waitFor();
+    await check(admin, "39-scheduling-policy-field-error");
+    await admin.getByLabel("Waitlist offer lasts (minutes)").fill("90");
+    await admin.getByRole("button", { name: "Save policy" }).click();
+    await admin.getByText("Scheduling policy saved.").waitFor();
+    await admin.getByLabel("Location name").fill("Eastside Clinic");
+    await admin.getByLabel("Address").fill("12 Queen St E");
+    await admin.getByRole("button", { name: "Add location" }).click();
+    await admin.getByText("12 Queen St E", { exact: false }).waitFor();
+    await check(admin, "40-scheduling-setup");
+
+    await nav.getByRole("link", { name: "Single sign-on" }).click();
+    await admin.getByRole("heading", { name: "Single sign-on" }).waitFor();
+    await admin.getByText("No connections yet").waitFor();
+    await admin.getByRole("button", { name: "Add connection" }).click();
+    await admin.getByRole("button", { name: "Create connection" }).click();
+    await admin.getByRole("alert").first().waitFor();
+    await check(admin, "41-sso-connection-form-error");
+  });
+
+  await step("sign in with your organisation: discovery, and a spent code on /sso/complete", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const s = watch(await ctx.newPage(), "sso");
+    await s.goto(`${base}/sign-in/?tenant=demo`);
+    await s.getByRole("button", { name: "Use your organisation's account (SSO)" }).click();
+    await s.getByLabel("Work email").fill("someone@nowhere.example");
+    await s.getByRole("button", { name: "Continue with your organisation" }).click();
+    await s.getByText("Use your password").waitFor();
+    await check(s, "42-sign-in-sso-discovery-phone");
+    await s.getByRole("button", { name: "Sign in with a password instead" }).click();
+    assert.equal(await s.getByLabel("Email").inputValue(), "someone@nowhere.example");
+    await s.goto(`${base}/sso/complete/#tenant=demo&code=sso_not_a_real_code`);
+    await s.getByRole("heading", { name: "Sign-in did not complete" }).waitFor();
+    assert.equal(new URL(s.url()).hash, "", "the code is dropped from the address bar");
+    await check(s, "43-sso-complete-refused-phone");
+    await ctx.close();
+  });
+
   await step("admin signs out", async () => {
     await admin.getByRole("button", { name: "Sign out", exact: true }).click();
     await admin.waitForURL("**/sign-in/");

@@ -106,7 +106,7 @@ export default function SignInPage() {
       <PasswordStep tenant={tenant} initialEmail={email} onSignedIn={signedIn} onChallenge={setChallenge} />
       <div className="mt-6 border-t border-slate-200 pt-6">
         <Button type="button" variant="secondary" className="w-full" onClick={() => setSso(true)}>
-          Sign in with your organisation (SSO)
+          Use your organisation&apos;s account (SSO)
         </Button>
       </div>
     </AuthFrame>

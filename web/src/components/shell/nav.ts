@@ -26,6 +26,7 @@ export const NAV: NavSection[] = [
       { href: "/calendar/", label: "My calendar", roles: ["provider"] },
       { href: "/availability/", label: "My hours", roles: ["provider"] },
       { href: "/book/", label: "Book for a client", roles: ["institution_admin", "sub_admin", "staff", "provider"] },
+      { href: "/admin/scheduling/", label: "Scheduling set-up", roles: ["institution_admin"] },
     ],
   },
   {
@@ -40,6 +41,7 @@ export const NAV: NavSection[] = [
     label: "Governance",
     items: [
       { href: "/admin/security-policy/", label: "Security policy", roles: ["institution_admin"] },
+      { href: "/admin/sso/", label: "Single sign-on", roles: ["institution_admin"] },
       { href: "/admin/api-clients/", label: "API clients", roles: ["institution_admin"] },
       { href: "/admin/audit/", label: "Audit log", roles: ["institution_admin"] },
     ],

@@ -17,6 +17,8 @@ const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Satur
 /** A provider's own working week (in their zone) and dated overrides. */
 export default function AvailabilityPage() {
   const { me } = useSession();
+  // Kept here: the form remounts with the saved version.
+  const [saved, setSaved] = useState(false);
   const data = useLoad(
     async () => (me.person_id ? unwrap(api.GET("/providers/{provider_id}/availability", { params: { path: { provider_id: me.person_id } } })) : null),
     [me.person_id],
@@ -28,7 +30,8 @@ export default function AvailabilityPage() {
       {data.error && <LoadError problem={data.error} onRetry={data.reload} />}
       {data.data && (
         <div className="space-y-6">
-          <WeekForm key={data.data.version} availability={data.data} onSaved={data.reload} />
+          {saved && <Alert tone="success">Hours saved.</Alert>}
+          <WeekForm key={data.data.version} availability={data.data} onSaved={() => { setSaved(true); data.reload(); }} onEdit={() => setSaved(false)} />
           <Overrides availability={data.data} onChanged={data.reload} />
         </div>
       )}
@@ -42,10 +45,9 @@ interface Row {
   end: string;
 }
 
-function WeekForm({ availability, onSaved }: { availability: Availability; onSaved: () => void }) {
+function WeekForm({ availability, onSaved, onEdit }: { availability: Availability; onSaved: () => void; onEdit: () => void }) {
   const [zone, setZone] = useState(availability.timezone ?? localZone());
   const [rows, setRows] = useState<Row[]>(availability.rules.map((r) => ({ weekday: r.weekday, start: r.start.slice(0, 5), end: r.end.slice(0, 5) })));
-  const [saved, setSaved] = useState(false);
   const { run, pending, problem } = useSubmit(async () =>
     unwrap(
       api.PUT("/providers/{provider_id}/availability", {
@@ -57,16 +59,12 @@ function WeekForm({ availability, onSaved }: { availability: Availability; onSav
   const errors = fieldErrors(problem);
   async function submit(e: FormEvent) {
     e.preventDefault();
-    setSaved(false);
-    if (await run()) {
-      setSaved(true);
-      onSaved();
-    }
+    onEdit();
+    if (await run()) onSaved();
   }
   const update = (i: number, patch: Partial<Row>) => setRows(rows.map((r, j) => (j === i ? { ...r, ...patch } : r)));
   return (
     <form onSubmit={submit} noValidate className="space-y-4">
-      {saved && <Alert tone="success">Hours saved.</Alert>}
       <FormProblem problem={problem} fields={["timezone", "rules"]} />
       <Card title="Weekly hours">
         <div className="max-w-sm">

@@ -90,7 +90,7 @@ export default function CalendarPage() {
           </div>
           <div className="grid items-start gap-6 lg:grid-cols-[2fr_1fr]">
             {open ? (
-              <Detail key={`${open.id}-${open.version}`} a={open} zone={zone} onChanged={week.reload} onClose={() => setOpenId(null)} />
+              <Detail key={open.id} a={open} zone={zone} onChanged={week.reload} onClose={() => setOpenId(null)} />
             ) : (
               <Card title="Appointment">
                 <p className="text-sm text-slate-600">Choose an appointment to see its details and act on it.</p>
