@@ -93,6 +93,6 @@ it("/sso/complete without a code says the link is incomplete, without a request"
   const fetch = vi.fn();
   vi.stubGlobal("fetch", fetch);
   render(<SsoCompletePage />);
-  expect(await screen.findByText(/This sign-in link is incomplete/)).toBeInTheDocument();
+  expect(await screen.findByText(/This sign-in link is invalid/)).toBeInTheDocument();
   expect(fetch).not.toHaveBeenCalled();
 });

@@ -47,7 +47,11 @@ export default function SsoCompletePage() {
       {problem ? (
         <div className="space-y-4">
           <Alert title="Your organisation's sign-in could not be completed">
-            <p>{describe(problem)}</p>
+            <p>
+              {problem.status === 400 || problem.status === 401 || problem.status === 422
+                ? "This sign-in link is invalid, already used or expired: it works once, within a minute. Please sign in again."
+                : describe(problem)}
+            </p>
             {problem.status === 403 && <p className="mt-1">Your account at your organisation has no Swiftacare role yet. Ask your administrator.</p>}
           </Alert>
           <Link href={tenant ? `/sign-in/?tenant=${encodeURIComponent(tenant)}` : "/sign-in/"} className="inline-block font-semibold text-teal-800 underline">
