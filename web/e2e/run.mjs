@@ -372,6 +372,14 @@ try {
     await c.getByText(/^Cancelled: .*\(late cancellation\)/).waitFor();
     await c.getByRole("region", { name: "Past and cancelled" }).getByText("Cancelled (late)").waitFor();
     assert.equal(await upcoming.count(), 1, "one upcoming appointment left");
+    // Move the one left to the provider's next free time (still within check-in's two hours).
+    await upcoming.nth(0).getByRole("link", { name: /^Reschedule / }).click();
+    await c.getByRole("heading", { name: "Reschedule" }).waitFor();
+    await c.getByRole("group", { name: /Available times/ }).waitFor();
+    await pick(0);
+    await c.getByRole("button", { name: "Move to this time" }).click();
+    await c.getByText("Rescheduled", { exact: true }).waitFor();
+    await check(c, "33b-client-rescheduled-phone");
     await ctx.close();
   });
 
