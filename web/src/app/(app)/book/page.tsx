@@ -1,13 +1,13 @@
 "use client";
 import Link from "next/link";
-import { useMemo, useRef, useState, type FormEvent } from "react";
+import { Suspense, useMemo, useRef, useState, type FormEvent } from "react";
 import { api, etagOf, unwrap } from "@/api/client";
 import { Alert, Button, Card, LoadError, Loading, PageHeader } from "@/components/ui";
 import { FormProblem, SelectField, TextField } from "@/components/form";
 import { SlotPicker, slotKey } from "@/components/scheduling/slot-picker";
 import { useSession } from "@/components/shell/session-context";
 import { useLoad, useSubmit } from "@/lib/hooks";
-import { useUrlParams } from "@/lib/location";
+import { useSearchParams } from "next/navigation";
 import { allPages } from "@/lib/paging";
 import { fieldErrors } from "@/lib/problem";
 import { localZone } from "@/lib/format";
@@ -16,9 +16,18 @@ import { addDays, dateKey, dateTimeIn, newIdempotencyKey, type Appointment, type
 const ANY = "any";
 
 export default function BookPage() {
-  const params = useUrlParams();
-  if (!params) return <Loading />;
-  return <Booking rescheduleId={params.query.get("reschedule")} />;
+  // useSearchParams, not window.location: after a client-side navigation (My appointments →
+  // Reschedule) the first render comes before the address bar changes.
+  return (
+    <Suspense fallback={<Loading />}>
+      <BookWithParams />
+    </Suspense>
+  );
+}
+
+function BookWithParams() {
+  const reschedule = useSearchParams().get("reschedule");
+  return <Booking key={reschedule ?? "new"} rescheduleId={reschedule} />;
 }
 
 function Booking({ rescheduleId }: { rescheduleId: string | null }) {
