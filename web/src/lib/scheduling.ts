@@ -9,7 +9,7 @@ export type Action = components["schemas"]["Action"];
 export type AppointmentStatus = components["schemas"]["AppointmentStatus"];
 
 export const REASONS: { value: Reason; label: string }[] = [
-  { value: "client_request", label: "I (or the client) asked to" },
+  { value: "client_request", label: "Asked by the client" },
   { value: "illness", label: "Illness" },
   { value: "scheduling_error", label: "Booked by mistake" },
   { value: "provider_unavailable", label: "Provider unavailable" },

@@ -73,7 +73,7 @@ function Booking({ rescheduleId }: { rescheduleId: string | null }) {
   );
 }
 
-function BookingForm({
+export function BookingForm({
   types,
   moving,
   providers,
