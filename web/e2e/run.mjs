@@ -283,7 +283,7 @@ try {
   await step("each role sees its own navigation", async () => {
     const expected = {
       client: ["Overview", "My appointments", "Book an appointment", "Sign-in & security"],
-      sub: ["Overview", "Book for a client", "Departments", "People & roles", "Sign-in & security"],
+      sub: ["Overview", "Book for a client", "Calendars", "Departments", "People & roles", "Sign-in & security"],
     };
     for (const [who, c, viewport] of [
       ["client", creds.client, { width: 390, height: 844 }],
@@ -439,6 +439,12 @@ try {
     await admin.getByRole("button", { name: "Book this time" }).click();
     await admin.getByText("Booked", { exact: true }).waitFor();
     await admin.getByText(/with Maya Chen/).waitFor();
+    // The front desk sees it in the provider's calendar.
+    await admin.getByRole("link", { name: "Calendars" }).last().click();
+    await admin.getByRole("heading", { name: "Calendars" }).waitFor();
+    await admin.getByLabel("Provider").selectOption({ label: "Maya Chen" });
+    await admin.getByRole("button", { name: /Alex Morgan.*, Awaiting approval$|Alex Morgan.*, Booked$/ }).first().waitFor();
+    await check(admin, "38b-front-desk-calendars");
 
     await nav.getByRole("link", { name: "Scheduling set-up" }).click();
     await admin.getByRole("heading", { name: "Scheduling set-up" }).waitFor();

@@ -26,6 +26,7 @@ export const NAV: NavSection[] = [
       { href: "/calendar/", label: "My calendar", roles: ["provider"] },
       { href: "/availability/", label: "My hours", roles: ["provider"] },
       { href: "/book/", label: "Book for a client", roles: ["institution_admin", "sub_admin", "staff", "provider"] },
+      { href: "/calendar/", label: "Calendars", roles: ["institution_admin", "sub_admin", "staff"] },
       { href: "/admin/scheduling/", label: "Scheduling set-up", roles: ["institution_admin"] },
     ],
   },

@@ -171,8 +171,8 @@ export function BookingForm({
           {done.status === "requested" && <p className="mt-1">The clinic will confirm this request; you will see it under My appointments.</p>}
         </Alert>
         <div className="mt-4 flex flex-wrap gap-2">
-          <Link href="/appointments/" className="rounded-md bg-teal-700 px-4 py-2 text-sm font-semibold text-white hover:bg-teal-800">
-            {isClient ? "My appointments" : "Appointments"}
+          <Link href={isClient ? "/appointments/" : "/calendar/"} className="rounded-md bg-teal-700 px-4 py-2 text-sm font-semibold text-white hover:bg-teal-800">
+            {isClient ? "My appointments" : "Calendars"}
           </Link>
           {!moving && (
             <Button variant="secondary" onClick={() => { setDone(null); setSlot(null); slots.reload(); }}>

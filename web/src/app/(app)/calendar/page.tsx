@@ -5,6 +5,8 @@ import { Alert, Badge, Button, Card, Empty, LoadError, Loading, PageHeader } fro
 import { CancelForm } from "@/components/scheduling/cancel-form";
 import { useSession } from "@/components/shell/session-context";
 import { useLoad, useSubmit } from "@/lib/hooks";
+import { allPages } from "@/lib/paging";
+import { SelectField } from "@/components/form";
 import { localZone } from "@/lib/format";
 import { describe } from "@/lib/problem";
 import { STATUS_LABELS, addDays, dateKey, dateTimeIn, dayLabel, statusTone, timeLabel, type Action, type Appointment } from "@/lib/scheduling";
@@ -17,23 +19,35 @@ function mondayOf(date: string): string {
 
 /** A provider's week: their appointments by day, in the reader's zone, and each one's detail. */
 export default function CalendarPage() {
-  const { me } = useSession();
+  const { me, roles } = useSession();
   const zone = useMemo(() => localZone(), []);
+  // Front desk and administrators look at any provider's week; a provider starts on their own.
+  const manages = roles.has("staff") || roles.has("institution_admin") || roles.has("sub_admin");
+  const providers = useLoad(
+    async () =>
+      manages
+        ? (await allPages((after) => unwrap(api.GET("/people", { params: { query: { kind: "provider", limit: 200, after } } })))).filter((p) => p.status === "active")
+        : [],
+    [manages],
+  );
+  const [chosen, setChosen] = useState<string | null>(null);
+  const providerId = chosen ?? (roles.has("provider") ? me.person_id : providers.data?.[0]?.id);
   const [monday, setMonday] = useState(() => mondayOf(dateKey(new Date(), zone)));
   const [openId, setOpenId] = useState<string | null>(null);
   const days = Array.from({ length: 7 }, (_, i) => addDays(monday, i));
   const week = useLoad(async () => {
     const from = new Date(`${monday}T00:00`).toISOString();
     const to = new Date(`${addDays(monday, 7)}T00:00`).toISOString();
-    const page = await unwrap(api.GET("/appointments", { params: { query: { provider: me.person_id, from, to, status: [], limit: 200 } } }));
+    if (!providerId) return [];
+    const page = await unwrap(api.GET("/appointments", { params: { query: { provider: providerId, from, to, status: [], limit: 200 } } }));
     return page.items.sort((a, b) => a.starts_at.localeCompare(b.starts_at));
-  }, [monday, me.person_id]);
+  }, [monday, providerId]);
   const open = week.data?.find((a) => a.id === openId) ?? null;
   const today = dateKey(new Date(), zone);
   return (
     <>
       <PageHeader
-        title="My calendar"
+        title={manages && providerId !== me.person_id ? "Calendars" : "My calendar"}
         description={`Week of ${dayLabel(`${monday}T12:00:00Z`, "UTC")}, times in ${zone.replace(/_/g, " ")}.`}
         actions={
           <>
@@ -43,6 +57,20 @@ export default function CalendarPage() {
           </>
         }
       />
+      {manages && (
+        <div className="mb-4 max-w-xs">
+          {providers.error && <LoadError problem={providers.error} onRetry={providers.reload} />}
+          <SelectField label="Provider" name="provider" value={providerId ?? ""} onChange={(e) => { setChosen(e.target.value); setOpenId(null); }}>
+            {providers.loading && <option value="">Loading…</option>}
+            {(providers.data ?? []).map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.given_name} {p.family_name}
+                {p.id === me.person_id ? " (you)" : ""}
+              </option>
+            ))}
+          </SelectField>
+        </div>
+      )}
       {week.loading && !week.data && <Loading />}
       {week.error && <LoadError problem={week.error} onRetry={week.reload} />}
       {week.data && (
@@ -96,7 +124,7 @@ export default function CalendarPage() {
                 <p className="text-sm text-slate-600">Choose an appointment to see its details and act on it.</p>
               </Card>
             )}
-            <FeedCard />
+            {providerId === me.person_id && <FeedCard />}
           </div>
         </div>
       )}
