@@ -266,7 +266,7 @@ function FeedCard() {
         <div className="mt-3 space-y-2">
           <Alert tone="warning" title="Copy this address now">It is shown only once. Anyone with it can see your appointment times.</Alert>
           <label className="block text-sm font-medium text-slate-800" htmlFor="feed-url">Feed address</label>
-          <input id="feed-url" readOnly value={url} onFocus={(e) => e.target.select()} className="block w-full rounded-md border border-slate-400 px-3 py-2 font-mono text-xs" />
+          <textarea id="feed-url" readOnly rows={3} value={url} onFocus={(e) => e.target.select()} className="block w-full resize-none break-all rounded-md border border-slate-400 px-3 py-2 font-mono text-xs" />
         </div>
       ) : (
         <Button className="mt-3" variant="secondary" pending={create.pending} onClick={async () => { const f = await create.run(); if (f) setUrl(f.url); }}>
