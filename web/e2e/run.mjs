@@ -38,6 +38,15 @@ async function step(name, fn) {
   console.log(`  done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 }
 
+/** A real zone where the local time is now between 06:00 and 11:59 (offsets from the tz database, DST included). */
+function morningZone() {
+  const zones = ["Pacific/Honolulu", "America/Anchorage", "America/Los_Angeles", "America/Denver", "America/Chicago", "America/Toronto", "America/Halifax", "America/Sao_Paulo", "Atlantic/South_Georgia", "Atlantic/Cape_Verde", "Europe/London", "Europe/Paris", "Africa/Cairo", "Europe/Moscow", "Asia/Dubai", "Asia/Karachi", "Asia/Dhaka", "Asia/Bangkok", "Asia/Singapore", "Asia/Tokyo", "Australia/Brisbane", "Pacific/Noumea", "Pacific/Auckland", "Pacific/Kiritimati"];
+  const hour = (z) => Number(new Intl.DateTimeFormat("en-GB", { hour: "2-digit", hourCycle: "h23", timeZone: z }).format(new Date()));
+  const found = zones.find((z) => hour(z) >= 6 && hour(z) < 12);
+  assert.ok(found, "a zone where it is morning");
+  return found;
+}
+
 const env = await start();
 const { base, browser, creds } = env;
 const provider = { email: `pat.lee.${Date.now()}@e2e.swiftacare.test`, password: "a calm river at dawn 42" };
@@ -308,7 +317,10 @@ try {
   // Scheduling: the demo provider works weekdays 09–17 and Saturday 10–14 in Toronto, so first
   // their hours are set (through the API, as the provider) to cover every day, so that a slot in
   // the next two hours exists whenever this runs and check-in (open from two hours before) works.
-  await step("provider opens their hours around the clock", async () => {
+  // The provider and the client use a zone where it is morning now, so "today" has a full day
+  // of slots left at any hour of the run (and the screens name a zone other than UTC).
+  const zone = morningZone();
+  await step(`provider opens their hours around the clock (${zone})`, async () => {
     const h = { "X-Tenant": "demo", "Content-Type": "application/json" };
     const login = await (await fetch(`${base}/api/v1/auth/login`, { method: "POST", headers: h, body: JSON.stringify(creds.provider) })).json();
     assert.ok(login.access_token, `provider login: ${JSON.stringify(login)}`);
@@ -318,12 +330,12 @@ try {
     const url = `${base}/api/v1/providers/${me.person_id}/availability`;
     const current = await (await fetch(url, { headers: auth })).json();
     const rules = [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: "00:00", end: "23:59" }));
-    const put = await fetch(url, { method: "PUT", headers: { ...auth, "If-Match": `"${current.version}"` }, body: JSON.stringify({ timezone: "UTC", rules }) });
+    const put = await fetch(url, { method: "PUT", headers: { ...auth, "If-Match": `"${current.version}"` }, body: JSON.stringify({ timezone: zone, rules }) });
     assert.equal(put.status, 200, `availability: ${await put.text()}`);
   });
 
   await step("a client books two slots on a phone and cancels the second", async () => {
-    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, timezoneId: zone });
     const c = watch(await ctx.newPage(), "client-booking");
     await c.goto(`${base}/sign-in/?tenant=demo`);
     await c.getByLabel("Email").fill(creds.client.email);
@@ -336,7 +348,7 @@ try {
     const service = c.getByLabel("Service");
     const therapy = await service.locator("option", { hasText: "Therapy" }).first().getAttribute("value");
     await service.selectOption(therapy);
-    await c.getByRole("group", { name: /Available times \(shown in / }).waitFor();
+    await c.getByRole("group", { name: new RegExp(`Available times \\(shown in ${zone.replace(/_/g, " ")}\\)`) }).waitFor();
     // The demo provider's slots (the radio's value is "<provider>|<start>"); the first is within the hour.
     const mine = c.locator(`input[name="slot"][value^="${env.providerId}|"]`);
     assert.ok((await mine.count()) >= 3, "the provider has free slots today");
@@ -384,7 +396,7 @@ try {
   });
 
   await step("the provider sees it in the week calendar and checks the client in", async () => {
-    const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, timezoneId: zone });
     const p = watch(await ctx.newPage(), "provider-calendar");
     await p.goto(`${base}/sign-in/?tenant=demo`);
     await p.getByLabel("Email").fill(creds.provider.email);
@@ -411,7 +423,7 @@ try {
     // Their hours: the week set above, plus a day off added and removed again.
     await p.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My hours" }).click();
     await p.getByRole("heading", { name: "Weekly hours" }).waitFor();
-    assert.equal(await p.getByLabel("Time zone").inputValue(), "UTC");
+    assert.equal(await p.getByLabel("Time zone").inputValue(), zone);
     const off = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
     await p.getByLabel("Date").fill(off);
     await p.getByRole("button", { name: "Add", exact: true }).click();
@@ -429,6 +441,7 @@ try {
     // Without a client the form says so on the field, before any request.
     await admin.getByLabel("Provider").selectOption({ label: "Maya Chen" });
     await admin.getByRole("group", { name: /Available times/ }).waitFor();
+    await admin.getByRole("group", { name: "Day" }).getByRole("button").nth(1).click();
     const slots = admin.locator(`input[name="slot"][value^="${env.providerId}|"]`);
     const value = await slots.nth(Math.min(5, (await slots.count()) - 1)).getAttribute("value");
     await admin.locator("label", { has: admin.locator(`input[value="${value}"]`) }).click();
