@@ -82,7 +82,8 @@ async fn administered_client(
     Ok(client)
 }
 
-/// The providers on a client's care team (for those who may administer it).
+/// The providers on a client's care team (for those who may administer it, and for the client
+/// themselves: they are the providers the client can book with).
 pub async fn care_team(
     tenancy: &Tenancy,
     tenant: &TenantRef,
@@ -91,7 +92,11 @@ pub async fn care_team(
 ) -> DomainResult<Vec<Person>> {
     tenancy
         .tx(tenant, async |c| {
-            administered_client(c, p, client_id).await?;
+            let own =
+                p.person_id == Some(client_id) && p.grants.iter().any(|g| g.role == Role::Client);
+            if !own {
+                administered_client(c, p, client_id).await?;
+            }
             let ids: Vec<Uuid> = care_team::table
                 .filter(care_team::client_person_id.eq(client_id))
                 .select(care_team::provider_person_id)

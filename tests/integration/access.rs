@@ -299,3 +299,76 @@ async fn break_glass_is_time_boxed_audited_and_alerted() {
     )
     .await;
 }
+
+/// A client reads their own care team (the providers they can book with, in the web app), and
+/// no one else's.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_reads_their_own_care_team_only() {
+    let app = TestApp::new().await;
+    let a = app.tenant("acme").await;
+    let dept = app.department(&a, "Outpatients", None).await;
+    let prov = app
+        .person(&a, "provider", "Pia", "pia@acme.test", dept["id"].as_str())
+        .await;
+    let client = app
+        .person(&a, "client", "Cal", "cal@acme.test", dept["id"].as_str())
+        .await;
+    let other = app
+        .person(&a, "client", "Oli", "oli@acme.test", dept["id"].as_str())
+        .await;
+    let cid = client["id"].as_str().expect("id");
+    let ct = app
+        .account(
+            &a,
+            &client,
+            &[RoleGrant {
+                role: Role::Client,
+                department_id: None,
+            }],
+        )
+        .await;
+    let r = app
+        .post(
+            "acme",
+            Some(&a.admin_token),
+            &format!("/api/v1/people/{cid}/care-team"),
+            json!({"provider_id": prov["id"]}),
+        )
+        .await;
+    r.assert_status(poem::http::StatusCode::NO_CONTENT);
+    let team = body(
+        app.get(
+            "acme",
+            Some(&ct),
+            &format!("/api/v1/people/{cid}/care-team"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(team["providers"][0]["id"], prov["id"]);
+    problem(
+        app.get(
+            "acme",
+            Some(&ct),
+            &format!(
+                "/api/v1/people/{}/care-team",
+                other["id"].as_str().expect("id")
+            ),
+        )
+        .await,
+        403,
+    )
+    .await;
+    // Reading is all: a client still cannot change a care team, not even their own.
+    problem(
+        app.post(
+            "acme",
+            Some(&ct),
+            &format!("/api/v1/people/{cid}/care-team"),
+            json!({"provider_id": prov["id"]}),
+        )
+        .await,
+        403,
+    )
+    .await;
+}

@@ -38,6 +38,15 @@ async function step(name, fn) {
   console.log(`  done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 }
 
+/** A real zone where the local time is now between 06:00 and 11:59 (offsets from the tz database, DST included). */
+function morningZone() {
+  const zones = ["Pacific/Honolulu", "America/Anchorage", "America/Los_Angeles", "America/Denver", "America/Chicago", "America/Toronto", "America/Halifax", "America/Sao_Paulo", "Atlantic/South_Georgia", "Atlantic/Cape_Verde", "Europe/London", "Europe/Paris", "Africa/Cairo", "Europe/Moscow", "Asia/Dubai", "Asia/Karachi", "Asia/Dhaka", "Asia/Bangkok", "Asia/Singapore", "Asia/Tokyo", "Australia/Brisbane", "Pacific/Noumea", "Pacific/Auckland", "Pacific/Kiritimati"];
+  const hour = (z) => Number(new Intl.DateTimeFormat("en-GB", { hour: "2-digit", hourCycle: "h23", timeZone: z }).format(new Date()));
+  const found = zones.find((z) => hour(z) >= 6 && hour(z) < 12);
+  assert.ok(found, "a zone where it is morning");
+  return found;
+}
+
 const env = await start();
 const { base, browser, creds } = env;
 const provider = { email: `pat.lee.${Date.now()}@e2e.swiftacare.test`, password: "a calm river at dawn 42" };
@@ -282,8 +291,8 @@ try {
 
   await step("each role sees its own navigation", async () => {
     const expected = {
-      client: ["Overview", "Sign-in & security"],
-      sub: ["Overview", "Departments", "People & roles", "Sign-in & security"],
+      client: ["Overview", "My appointments", "Book an appointment", "Sign-in & security"],
+      sub: ["Overview", "Book for a client", "Calendars", "Departments", "People & roles", "Sign-in & security"],
     };
     for (const [who, c, viewport] of [
       ["client", creds.client, { width: 390, height: 844 }],
@@ -303,6 +312,193 @@ try {
       await check(pg, who === "client" ? "25-client-home-phone" : "26-sub-admin-home");
       await ctx.close();
     }
+  });
+
+  // Scheduling: the demo provider works weekdays 09–17 and Saturday 10–14 in Toronto, so first
+  // their hours are set (through the API, as the provider) to cover every day, so that a slot in
+  // the next two hours exists whenever this runs and check-in (open from two hours before) works.
+  // The provider and the client use a zone where it is morning now, so "today" has a full day
+  // of slots left at any hour of the run (and the screens name a zone other than UTC).
+  const zone = morningZone();
+  await step(`provider opens their hours around the clock (${zone})`, async () => {
+    const h = { "X-Tenant": "demo", "Content-Type": "application/json" };
+    const login = await (await fetch(`${base}/api/v1/auth/login`, { method: "POST", headers: h, body: JSON.stringify(creds.provider) })).json();
+    assert.ok(login.access_token, `provider login: ${JSON.stringify(login)}`);
+    const auth = { ...h, Authorization: `Bearer ${login.access_token}` };
+    const me = await (await fetch(`${base}/api/v1/auth/me`, { headers: auth })).json();
+    env.providerId = me.person_id;
+    const url = `${base}/api/v1/providers/${me.person_id}/availability`;
+    const current = await (await fetch(url, { headers: auth })).json();
+    const rules = [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: "00:00", end: "23:59" }));
+    const put = await fetch(url, { method: "PUT", headers: { ...auth, "If-Match": `"${current.version}"` }, body: JSON.stringify({ timezone: zone, rules }) });
+    assert.equal(put.status, 200, `availability: ${await put.text()}`);
+  });
+
+  await step("a client books two slots on a phone and cancels the second", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, timezoneId: zone });
+    const c = watch(await ctx.newPage(), "client-booking");
+    await c.goto(`${base}/sign-in/?tenant=demo`);
+    await c.getByLabel("Email").fill(creds.client.email);
+    await c.getByLabel("Password").fill(creds.client.password);
+    await c.getByRole("button", { name: "Sign in" }).click();
+    await c.waitForURL("**/home/");
+    await c.getByRole("button", { name: "Menu" }).click();
+    await c.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Book an appointment" }).click();
+    await c.getByRole("heading", { name: "Book an appointment" }).waitFor();
+    const service = c.getByLabel("Service");
+    const therapy = await service.locator("option", { hasText: "Therapy" }).first().getAttribute("value");
+    await service.selectOption(therapy);
+    await c.getByRole("group", { name: new RegExp(`Available times \\(shown in ${zone.replace(/_/g, " ")}\\)`) }).waitFor();
+    // The demo provider's slots (the radio's value is "<provider>|<start>"); the first is within the hour.
+    const mine = c.locator(`input[name="slot"][value^="${env.providerId}|"]`);
+    assert.ok((await mine.count()) >= 3, "the provider has free slots today");
+    const pick = async (n) => {
+      const value = await mine.nth(n).getAttribute("value");
+      await c.locator("label", { has: c.locator(`input[value="${value}"]`) }).click();
+    };
+    await pick(0);
+    await check(c, "30-client-pick-slot-phone");
+    await c.getByRole("button", { name: "Book this time" }).click();
+    await c.getByText("Booked", { exact: true }).waitFor();
+    await check(c, "31-client-booked-phone");
+    await c.getByRole("button", { name: "Book another" }).click();
+    await c.getByRole("group", { name: /Available times/ }).waitFor();
+    // The first slot is taken now; book a later one.
+    await pick(2);
+    await c.getByRole("button", { name: "Book this time" }).click();
+    await c.getByText("Booked", { exact: true }).waitFor();
+    await c.getByRole("link", { name: "My appointments" }).last().click();
+    await c.getByRole("heading", { name: "My appointments" }).waitFor();
+    const upcoming = c.getByRole("region", { name: "Upcoming" }).getByRole("listitem");
+    await upcoming.nth(1).waitFor();
+    assert.equal(await upcoming.count(), 2, "two upcoming appointments");
+    await check(c, "32-client-my-appointments-phone");
+    await upcoming.nth(1).getByRole("button", { name: /^Cancel / }).click();
+    // Within the demo types' 24-hour window: the client is told before confirming.
+    await c.getByText("This is a late cancellation").waitFor();
+    await c.getByRole("button", { name: "Cancel appointment" }).click();
+    assert.equal(await c.getByLabel("Reason for cancelling").getAttribute("aria-invalid"), "true");
+    await c.getByLabel("Reason for cancelling").selectOption("client_request");
+    await check(c, "33-client-cancel-late-phone");
+    await c.getByRole("button", { name: "Cancel appointment" }).click();
+    await c.getByText(/^Cancelled: .*\(late cancellation\)/).waitFor();
+    await c.getByRole("region", { name: "Past and cancelled" }).getByText("Cancelled (late)").waitFor();
+    assert.equal(await upcoming.count(), 1, "one upcoming appointment left");
+    // Move the one left to the provider's next free time (still within check-in's two hours).
+    await upcoming.nth(0).getByRole("link", { name: /^Reschedule / }).click();
+    await c.getByRole("heading", { name: "Reschedule" }).waitFor();
+    await c.getByRole("group", { name: /Available times/ }).waitFor();
+    await pick(0);
+    await c.getByRole("button", { name: "Move to this time" }).click();
+    await c.getByText("Rescheduled", { exact: true }).waitFor();
+    await check(c, "33b-client-rescheduled-phone");
+    await ctx.close();
+  });
+
+  await step("the provider sees it in the week calendar and checks the client in", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, timezoneId: zone });
+    const p = watch(await ctx.newPage(), "provider-calendar");
+    await p.goto(`${base}/sign-in/?tenant=demo`);
+    await p.getByLabel("Email").fill(creds.provider.email);
+    await p.getByLabel("Password").fill(creds.provider.password);
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.waitForURL("**/home/");
+    await p.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My calendar" }).click();
+    await p.getByRole("heading", { name: "My calendar" }).waitFor();
+    const booked = p.getByRole("button", { name: /Alex Morgan.*, Booked$/ });
+    await booked.first().waitFor();
+    await check(p, "34-provider-week-calendar");
+    await booked.first().click();
+    await p.getByRole("heading", { name: "History" }).waitFor();
+    await p.getByRole("button", { name: "Check in" }).click();
+    await p.getByRole("status").filter({ hasText: "Checked in." }).waitFor();
+    await p.getByRole("button", { name: /Alex Morgan.*, Checked in$/ }).waitFor();
+    await check(p, "35-provider-checked-in");
+    await p.getByRole("button", { name: "Create a feed address" }).click();
+    const feed = await p.getByLabel("Feed address").inputValue();
+    assert.match(feed, /\/ical\/demo\/.+\.ics$/);
+    const ics = await (await fetch(feed)).text();
+    assert.match(ics, /BEGIN:VCALENDAR/);
+    await check(p, "36-provider-feed-created");
+    // Their hours: the week set above, plus a day off added and removed again.
+    await p.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My hours" }).click();
+    await p.getByRole("heading", { name: "Weekly hours" }).waitFor();
+    assert.equal(await p.getByLabel("Time zone").inputValue(), zone);
+    const off = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+    await p.getByLabel("Date").fill(off);
+    await p.getByRole("button", { name: "Add", exact: true }).click();
+    await p.getByText(`${off} · Time off (whole day)`).waitFor();
+    await check(p, "37-provider-hours");
+    await p.getByRole("button", { name: `Delete ${off}` }).click();
+    await p.getByText("No upcoming changes to your week.").waitFor();
+    await ctx.close();
+  });
+
+  await step("admin books for a client, sets scheduling up and opens single sign-on", async () => {
+    const nav = admin.getByRole("navigation", { name: "Main" });
+    await nav.getByRole("link", { name: "Book for a client" }).click();
+    await admin.getByRole("heading", { name: "Book for a client" }).waitFor();
+    // Without a client the form says so on the field, before any request.
+    await admin.getByLabel("Provider").selectOption({ label: "Maya Chen" });
+    await admin.getByRole("group", { name: /Available times/ }).waitFor();
+    await admin.getByRole("group", { name: "Day" }).getByRole("button").nth(1).click();
+    const slots = admin.locator(`input[name="slot"][value^="${env.providerId}|"]`);
+    const value = await slots.nth(Math.min(5, (await slots.count()) - 1)).getAttribute("value");
+    await admin.locator("label", { has: admin.locator(`input[value="${value}"]`) }).click();
+    await admin.getByRole("button", { name: "Book this time" }).click();
+    assert.equal(await admin.getByLabel("Client").getAttribute("aria-invalid"), "true");
+    await admin.getByLabel("Client").selectOption({ label: "Alex Morgan" });
+    await check(admin, "38-staff-book-for-client");
+    await admin.getByRole("button", { name: "Book this time" }).click();
+    await admin.getByText("Booked", { exact: true }).waitFor();
+    await admin.getByText(/with Maya Chen/).waitFor();
+    // The front desk sees it in the provider's calendar.
+    await admin.getByRole("link", { name: "Calendars" }).last().click();
+    await admin.getByRole("heading", { name: "Calendars" }).waitFor();
+    await admin.getByLabel("Provider").selectOption({ label: "Maya Chen" });
+    await admin.getByRole("button", { name: /Alex Morgan.*, Awaiting approval$|Alex Morgan.*, Booked$/ }).first().waitFor();
+    await check(admin, "38b-front-desk-calendars");
+
+    await nav.getByRole("link", { name: "Scheduling set-up" }).click();
+    await admin.getByRole("heading", { name: "Scheduling set-up" }).waitFor();
+    await admin.getByLabel("Waitlist offer lasts (minutes)").fill("0");
+    await admin.getByRole("button", { name: "Save policy" }).click();
+    await admin.getByLabel("Waitlist offer lasts (minutes)").and(admin.locator("[aria-invalid=true]")).waitFor();
+    await check(admin, "39-scheduling-policy-field-error");
+    await admin.getByLabel("Waitlist offer lasts (minutes)").fill("90");
+    await admin.getByRole("button", { name: "Save policy" }).click();
+    await admin.getByText("Scheduling policy saved.").waitFor();
+    await admin.getByLabel("Location name").fill("Eastside Clinic");
+    await admin.getByLabel("Address").fill("12 Queen St E");
+    await admin.getByRole("button", { name: "Add location" }).click();
+    await admin.getByText("12 Queen St E", { exact: false }).waitFor();
+    await check(admin, "40-scheduling-setup");
+
+    await nav.getByRole("link", { name: "Single sign-on" }).click();
+    await admin.getByRole("heading", { name: "Single sign-on" }).waitFor();
+    await admin.getByText("No connections yet").waitFor();
+    await admin.getByRole("button", { name: "Add connection" }).click();
+    await admin.getByRole("button", { name: "Create connection" }).click();
+    await admin.getByRole("alert").first().waitFor();
+    await check(admin, "41-sso-connection-form-error");
+  });
+
+  await step("sign in with your organisation: discovery, and a spent code on /sso/complete", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const s = watch(await ctx.newPage(), "sso");
+    await s.goto(`${base}/sign-in/?tenant=demo`);
+    await s.getByRole("button", { name: "Use your organisation's account (SSO)" }).click();
+    await s.getByLabel("Work email").fill("someone@nowhere.example");
+    await s.getByRole("button", { name: "Continue with your organisation" }).click();
+    await s.getByText("Use your password").waitFor();
+    await check(s, "42-sign-in-sso-discovery-phone");
+    await s.getByRole("button", { name: "Sign in with a password instead" }).click();
+    assert.equal(await s.getByLabel("Email").inputValue(), "someone@nowhere.example");
+    await s.goto(`${base}/sso/complete/#tenant=demo&code=sso_not_a_real_code`);
+    await s.getByRole("heading", { name: "Sign-in did not complete" }).waitFor();
+    assert.equal(new URL(s.url()).hash, "", "the code is dropped from the address bar");
+    await check(s, "43-sso-complete-refused-phone");
+    await ctx.close();
   });
 
   await step("admin signs out", async () => {

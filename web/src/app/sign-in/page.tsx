@@ -6,6 +6,7 @@ import { api, unwrapWithResponse } from "@/api/client";
 import { checkTenant } from "@/lib/known-tenant";
 import { AuthFrame } from "@/components/auth-frame";
 import { TenantStep, type Tenant } from "@/components/auth/tenant-step";
+import { SsoStep } from "@/components/auth/sso-step";
 import { Button, Loading } from "@/components/ui";
 import { FormProblem, TextField } from "@/components/form";
 import { useSubmit } from "@/lib/hooks";
@@ -24,6 +25,8 @@ export default function SignInPage() {
   const [checked, setChecked] = useState(false);
   const [changing, setChanging] = useState(false);
   const [challenge, setChallenge] = useState<Challenge | null>(null);
+  const [sso, setSso] = useState(false);
+  const [email, setEmail] = useState("");
 
   // Recognise the remembered (or linked) organisation.
   const slug = params ? (params.query.get("tenant") ?? rememberedTenant()) : null;
@@ -85,23 +88,43 @@ export default function SignInPage() {
       </AuthFrame>
     );
   }
+  if (sso) {
+    return (
+      <AuthFrame title="Sign in with your organisation" subtitle={orgLine}>
+        <SsoStep
+          tenant={tenant.slug}
+          onPassword={(e) => {
+            setEmail(e);
+            setSso(false);
+          }}
+        />
+      </AuthFrame>
+    );
+  }
   return (
     <AuthFrame title="Sign in" subtitle={orgLine}>
-      <PasswordStep tenant={tenant} onSignedIn={signedIn} onChallenge={setChallenge} />
+      <PasswordStep tenant={tenant} initialEmail={email} onSignedIn={signedIn} onChallenge={setChallenge} />
+      <div className="mt-6 border-t border-slate-200 pt-6">
+        <Button type="button" variant="secondary" className="w-full" onClick={() => setSso(true)}>
+          Use your organisation&apos;s account (SSO)
+        </Button>
+      </div>
     </AuthFrame>
   );
 }
 
 function PasswordStep({
   tenant,
+  initialEmail,
   onSignedIn,
   onChallenge,
 }: {
   tenant: Tenant;
+  initialEmail: string;
   onSignedIn: (s: SessionCreated) => void;
   onChallenge: (c: Challenge) => void;
 }) {
-  const [email, setEmail] = useState("");
+  const [email, setEmail] = useState(initialEmail);
   const [password, setPassword] = useState("");
   const { run, pending, problem } = useSubmit(() =>
     unwrapWithResponse(

@@ -19,6 +19,18 @@ const ADMINS: Role[] = ["institution_admin", "sub_admin"];
 export const NAV: NavSection[] = [
   { items: [{ href: "/home/", label: "Overview", roles: "any" }] },
   {
+    label: "Scheduling",
+    items: [
+      { href: "/appointments/", label: "My appointments", roles: ["client"] },
+      { href: "/book/", label: "Book an appointment", roles: ["client"] },
+      { href: "/calendar/", label: "My calendar", roles: ["provider"] },
+      { href: "/availability/", label: "My hours", roles: ["provider"] },
+      { href: "/book/", label: "Book for a client", roles: ["institution_admin", "sub_admin", "staff", "provider"] },
+      { href: "/calendar/", label: "Calendars", roles: ["institution_admin", "sub_admin", "staff"] },
+      { href: "/admin/scheduling/", label: "Scheduling set-up", roles: ["institution_admin"] },
+    ],
+  },
+  {
     label: "Organisation",
     items: [
       { href: "/admin/departments/", label: "Departments", roles: [...ADMINS, "provider", "staff"] },
@@ -30,6 +42,7 @@ export const NAV: NavSection[] = [
     label: "Governance",
     items: [
       { href: "/admin/security-policy/", label: "Security policy", roles: ["institution_admin"] },
+      { href: "/admin/sso/", label: "Single sign-on", roles: ["institution_admin"] },
       { href: "/admin/api-clients/", label: "API clients", roles: ["institution_admin"] },
       { href: "/admin/audit/", label: "Audit log", roles: ["institution_admin"] },
     ],
@@ -50,5 +63,7 @@ export function visibleNav(roles: ReadonlySet<string>): NavSection[] {
       // Admins see "People & roles"; the read-only colleague list is for those who are not.
       items: s.items.filter((i) => !(i.href === "/directory/" && (roles.has("institution_admin") || roles.has("sub_admin")))),
     }))
+    // Someone who is both client and staff books once, not twice.
+    .map((s) => ({ ...s, items: s.items.filter((i, n, all) => all.findIndex((j) => j.href === i.href) === n) }))
     .filter((s) => s.items.length > 0);
 }

@@ -6,6 +6,12 @@ import { PageHeader, Badge } from "@/components/ui";
 import { formatDateTime, roleLabel } from "@/lib/format";
 
 const DESCRIPTIONS: Record<string, string> = {
+  "/appointments/": "Your upcoming and past appointments: reschedule, cancel, and waitlist offers.",
+  "/book/": "Find a free time with a provider and book it, or join the waitlist.",
+  "/calendar/": "Your week of appointments: check clients in, complete, and see each one's history.",
+  "/availability/": "Your weekly working hours, time off and extra hours.",
+  "/admin/scheduling/": "Booking rules and reminders, the services people can book, and locations.",
+  "/admin/sso/": "Sign-in through your organisation's identity provider (OIDC or SAML).",
   "/admin/departments/": "Sites, departments, units and programs, as a tree.",
   "/admin/people/": "Everyone in the directory, their sign-in accounts, roles and invitations.",
   "/directory/": "The providers and staff you work with.",
