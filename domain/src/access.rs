@@ -116,6 +116,12 @@ pub async fn care_team(
                     .subjects([client_id]),
             )
             .await?;
+            if own {
+                // A client sees who treats them, not their colleagues' work addresses.
+                for person in &mut out {
+                    person.email = None;
+                }
+            }
             Ok(out)
         })
         .await

@@ -346,6 +346,10 @@ async fn a_client_reads_their_own_care_team_only() {
     )
     .await;
     assert_eq!(team["providers"][0]["id"], prov["id"]);
+    assert!(
+        !team.to_string().contains("pia@acme.test"),
+        "a client does not get the provider's work address: {team}"
+    );
     problem(
         app.get(
             "acme",

@@ -59,7 +59,7 @@ pub struct AccessApi;
 
 #[OpenApi(tag = "Tag::People")]
 impl AccessApi {
-    /// The providers on a client's care team (administrators)
+    /// The providers on a client's care team (administrators; a client reads their own, without the providers' email addresses)
     #[oai(
         path = "/people/:person_id/care-team",
         method = "get",

@@ -953,7 +953,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The providers on a client's care team (administrators) */
+        /** The providers on a client's care team (administrators; a client reads their own, without the providers' email addresses) */
         get: operations["getCareTeam"];
         put?: never;
         /** Put a provider on a client's care team (administrators) */
