@@ -499,11 +499,16 @@ pub async fn report(
                 .select(ReportRow::as_select())
                 .load(c)
                 .await?;
+            // The report links clients to appointments: name them, as any list of them does.
+            let mut subjects: Vec<Uuid> = rows.iter().filter_map(|r| r.client_id).collect();
+            subjects.sort_unstable();
+            subjects.dedup();
             audit::record(
                 c,
                 &Actor::from(p),
                 Event::new("bulk_batch.report.read")
                     .on("bulk_batch", id)
+                    .subjects(subjects)
                     .detail("rows", rows.len()),
             )
             .await?;
