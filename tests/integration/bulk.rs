@@ -208,6 +208,12 @@ async fn a_500_row_csv_is_booked_reported_and_reminded_once_each() {
         sql_count(app.db_url(), &audit("bulk_batch.complete")).await,
         1
     );
+    let named = sql_count(
+        app.db_url(),
+        &format!("SELECT max(cardinality(subjects)) FROM {schema}.audit_log WHERE action = 'bulk_batch.report.read'"),
+    )
+    .await;
+    assert_eq!(named, 500, "the report read names the clients it shows");
 }
 
 #[tokio::test(flavor = "multi_thread")]
