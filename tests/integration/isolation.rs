@@ -21,6 +21,9 @@ fn body_for(operation_id: &str, ids: &HashMap<&str, String>, b_refresh: &str) ->
             json!({"client_id": ids["person_id"], "reason_code": "emergency", "reason": "isolation sweep, cross-tenant"}),
         ),
         "refreshTokens" => Some(json!({"refresh_token": b_refresh})),
+        "submitBulkBatch" => Some(json!({"rows": [{
+            "client_id": ids["person_id"], "provider_id": ids["sched_provider"],
+            "type_id": ids["type_id"], "window_from": "2030-01-07", "window_until": "2030-01-08"}]})),
         "createDepartment" => {
             Some(json!({"name": "Sweep", "kind": "unit", "parent_id": b_department}))
         }
@@ -206,6 +209,10 @@ async fn every_operation_is_tenant_isolated() {
                     has_ids = true;
                 }
             }
+            if op_id == "submitBulkBatch" {
+                // A new batch in A whose rows name B's people: they must fail as unknown.
+                uri.push_str(&format!("?batch_id={}", uuid::Uuid::now_v7()));
+            }
             let method =
                 Method::from_bytes(method.to_ascii_uppercase().as_bytes()).expect("method");
             // A's session (a fresh one: the sweep includes logout), A's tenant header, B's ids.
@@ -255,7 +262,8 @@ async fn every_operation_is_tenant_isolated() {
                     method,
                     uri.replace(&b_ids["department_id"], &a_ids["department_id"])
                         .replace(&b_ids["person_id"], &a_ids["person_id"])
-                        .replace(&b_ids["connection_id"], &a_ids["connection_id"]),
+                        .replace(&b_ids["connection_id"], &a_ids["connection_id"])
+                        .replace(&b_ids["batch_id"], &a_ids["batch_id"]),
                 )
                 .header("X-Tenant", "a")
                 .header("Authorization", format!("Bearer {}", b.admin_token))

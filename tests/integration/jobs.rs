@@ -14,7 +14,7 @@ use crate::support::{TenantCtx, TestApp, body, read_eml, sql};
 use swiftacare_api::jobs::Runner;
 use swiftacare_api::mail::Mailer;
 
-fn runner(app: &TestApp) -> Runner {
+pub fn runner(app: &TestApp) -> Runner {
     let mailer = Mailer::new(
         None,
         "Swiftacare <no-reply@swiftacare.test>",
@@ -25,7 +25,7 @@ fn runner(app: &TestApp) -> Runner {
 }
 
 /// Makes every pending job due now (the reminders are days away).
-async fn all_due(app: &TestApp) {
+pub async fn all_due(app: &TestApp) {
     sql(
         app.db_url(),
         "UPDATE swiftacare_jobs.outbox SET available_at = now() WHERE status = 'pending'",

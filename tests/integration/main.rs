@@ -14,6 +14,7 @@ mod support;
 mod access;
 mod accounts;
 mod audit;
+mod bulk;
 mod cli;
 mod clients;
 mod http;

@@ -239,6 +239,12 @@ const MATRIX: &[(&str, Case, [Expect; 5])] = &[
     ("getSeries",             InSubtree,               [A, A, A, A, H]),
     ("retimeSeries",          FreshLeafInSubtree,      [A, A, A, A, H]),
     ("cancelSeries",          FreshLeafInSubtree,      [A, A, A, A, H]),
+    // Bulk scheduling: institution admins and sub-admins; a sub-admin sees their own batches.
+    ("submitBulkBatch",       InSubtree,               [A, A, F, F, F]),
+    ("getBulkBatch",          InSubtree,               [A, A, F, F, F]),
+    ("getBulkBatch",          OutsideSubtree,          [A, H, F, F, F]),
+    ("getBulkBatchReport",    InSubtree,               [A, A, F, F, F]),
+    ("getBulkBatchReport",    OutsideSubtree,          [A, H, F, F, F]),
     // Waitlist: staff for any client on calendars they manage; a client for themselves.
     ("listWaitlist",          Plain,                   [A, A, A, A, A]),
     ("joinWaitlist",          ClientInSubtree,         [A, A, A, A, F]),
@@ -367,6 +373,9 @@ struct Sched {
     appt_out: String,
     appt_self: String,
     series_in: String,
+    /// A bulk batch submitted by the sub-admin (`InSubtree`) and one by the institution admin.
+    batch_sub: String,
+    batch_admin: String,
 }
 
 fn id_of(v: &Value) -> String {
@@ -495,6 +504,21 @@ impl World<'_> {
         let appt_out = book(&provider_out, &client_out, 600).await;
         let appt_self = book(&people[2], &people[4], 720).await;
         let series_in = World::series(app, &t, &people[2], &client_in, &type_id, 300).await;
+        let batch = async |token: &str| {
+            let id = uuid::Uuid::now_v7().to_string();
+            let r = app
+                .post(
+                    SLUG,
+                    Some(token),
+                    &format!("/api/v1/bulk-batches?batch_id={id}"),
+                    World::bulk_rows(&people[2], &client_in, &type_id),
+                )
+                .await;
+            assert_eq!(r.0.status().as_u16(), 202, "bulk batch for the matrix");
+            id
+        };
+        let batch_sub = batch(&tokens[1]).await;
+        let batch_admin = batch(&t.admin_token).await;
         let sched = Sched {
             type_id,
             location,
@@ -502,6 +526,8 @@ impl World<'_> {
             appt_out,
             appt_self,
             series_in,
+            batch_sub,
+            batch_admin,
         };
         // SSO: a SAML and an OIDC connection, each to a real IdP.
         let saml_idp = SamlIdp::start().await;
@@ -772,6 +798,13 @@ impl World<'_> {
 
     /// The request for one row of the matrix, sent as role `r`. Creates the fresh resources a
     /// mutating row needs, and reads the current ETag for updates and deletes.
+    /// A one-row bulk batch for the in-subtree provider and client.
+    fn bulk_rows(provider: &str, client: &str, type_id: &str) -> Value {
+        json!({"rows": [{"client_id": client, "provider_id": provider, "type_id": type_id,
+                         "window_from": crate::scheduling::at(200, 0).to_rfc3339(),
+                         "window_until": crate::scheduling::at(201, 0).to_rfc3339()}]})
+    }
+
     async fn call_for(&self, op_id: &str, case: Case, r: usize) -> Call {
         let n = self.next();
         match (op_id, case) {
@@ -1211,6 +1244,19 @@ impl World<'_> {
                     "rrule": "FREQ=WEEKLY;COUNT=2"}))
             }
             ("getSeries", InSubtree) => Call::default().id("series_id", &self.sched.series_in),
+            ("submitBulkBatch", InSubtree) => Call::default()
+                .query(format!("batch_id={}", uuid::Uuid::now_v7()))
+                .body(World::bulk_rows(
+                    &self.people[2],
+                    &self.client_in,
+                    &self.sched.type_id,
+                )),
+            ("getBulkBatch" | "getBulkBatchReport", InSubtree) => {
+                Call::default().id("batch_id", &self.sched.batch_sub)
+            }
+            ("getBulkBatch" | "getBulkBatchReport", OutsideSubtree) => {
+                Call::default().id("batch_id", &self.sched.batch_admin)
+            }
             ("retimeSeries" | "cancelSeries", FreshLeafInSubtree) => {
                 let (client, _) = self.fresh_person("client", &self.dept1a).await;
                 let id = World::series(
@@ -1513,12 +1559,16 @@ impl World<'_> {
             .id("offer_id", &self.site2)
             .id("feed_id", &self.site2)
             .id("connection_id", &self.site2)
+            .id("batch_id", &self.sched.batch_admin)
             .if_match("\"1\"".to_owned());
         match op_id {
             "createDepartment" => call.body(json!({"name": "Anon", "kind": "unit", "parent_id": null})),
             "updateDepartment" => call.body(json!({"name": "Anon"})),
             "createPerson" => call.body(json!({"kind": "client", "given_name": "Anon", "family_name": "Anon", "department_id": null})),
             "updatePerson" => call.body(json!({"given_name": "Anon"})),
+            "submitBulkBatch" => call
+                .query(format!("batch_id={}", uuid::Uuid::now_v7()))
+                .body(World::bulk_rows(&self.people[2], &self.client_in, &self.sched.type_id)),
             "createInvitation" => {
                 call.body(json!({"person_id": self.client_out, "roles": [{"role": "client"}]}))
             }

@@ -290,6 +290,18 @@ pub async fn fixture(app: &TestApp, t: &TenantCtx) -> Vec<(&'static str, String)
         )
         .await;
     let feed = body(r).await["id"].as_str().expect("id").to_owned();
+    let batch = uuid::Uuid::now_v7().to_string();
+    let r = app
+        .post(
+            slug,
+            Some(&t.admin_token),
+            &format!("/api/v1/bulk-batches?batch_id={batch}"),
+            json!({"rows": [{"client_id": cal.client, "provider_id": cal.provider,
+                             "type_id": cal.type_id, "window_from": at(30, 0).to_rfc3339(),
+                             "window_until": at(31, 0).to_rfc3339()}]}),
+        )
+        .await;
+    assert_eq!(r.0.status().as_u16(), 202);
     vec![
         ("location_id", location),
         ("type_id", cal.type_id),
@@ -300,6 +312,7 @@ pub async fn fixture(app: &TestApp, t: &TenantCtx) -> Vec<(&'static str, String)
         ("entry_id", entry),
         ("offer_id", offer),
         ("feed_id", feed),
+        ("batch_id", batch),
     ]
 }
 

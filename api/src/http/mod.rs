@@ -6,6 +6,7 @@ mod accounts;
 mod appointments;
 mod audit;
 pub mod auth;
+mod bulk;
 mod clients;
 mod departments;
 pub mod invitations;
@@ -53,6 +54,7 @@ pub type Api = (
     clients::ClientsApi,
     scheduling::SchedulingApi,
     appointments::AppointmentsApi,
+    bulk::BulkApi,
     sso::SsoApi,
 );
 
@@ -71,6 +73,7 @@ pub fn api() -> Api {
         clients::ClientsApi,
         scheduling::SchedulingApi,
         appointments::AppointmentsApi,
+        bulk::BulkApi,
         sso::SsoApi,
     )
 }

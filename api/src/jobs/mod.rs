@@ -16,6 +16,7 @@ pub mod amqp;
 use std::sync::Arc;
 
 use domain::jobs::{self, Job};
+use domain::scheduling::bulk::place::{self as bulk, ChunkJob, ChunkOutcome};
 use domain::scheduling::reminders::{self, Begin, ReminderJob};
 use tenancy::{DoorError, Tenancy};
 
@@ -95,6 +96,14 @@ impl Runner {
                         // retry could not know whether the first attempt reached the client.
                         Outcome::Done
                     }
+                }
+            }
+            bulk::KIND => {
+                let b: ChunkJob = serde_json::from_value(job.payload.clone())
+                    .map_err(|_| JobError("bad_payload"))?;
+                match bulk::run_chunk(&self.tenancy, &tenant, job.id, &b).await? {
+                    ChunkOutcome::AlreadyDone => Outcome::Duplicate,
+                    ChunkOutcome::Placed { .. } => Outcome::Done,
                 }
             }
             _ => return Err(JobError("unknown_kind")),
@@ -187,6 +196,7 @@ impl Runner {
 pub fn kind_label(kind: &str) -> &'static str {
     match kind {
         reminders::KIND => reminders::KIND,
+        bulk::KIND => bulk::KIND,
         _ => "other",
     }
 }

@@ -11,9 +11,11 @@
 //! * [`waitlist`] — waiting clients, offers, first-accept-wins.
 //! * [`feeds`] — iCalendar feeds.
 //! * [`reminders`] — reminder jobs through the outbox, and their delivery log.
+//! * [`bulk`] — institutions' bulk batches, placed by outbox jobs in chunks.
 
 pub mod availability;
 pub mod booking;
+pub mod bulk;
 pub mod calendar;
 pub mod feeds;
 pub mod model;

@@ -217,6 +217,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    bulk_batches (id) {
+        id -> Uuid,
+        submitted_by -> Uuid,
+        total -> Int4,
+        status -> Text,
+        created_at -> Timestamptz,
+        completed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    bulk_rows (batch_id, line) {
+        batch_id -> Uuid,
+        line -> Int4,
+        seq -> Int4,
+        chunk -> Int4,
+        client_id -> Nullable<Uuid>,
+        provider_id -> Nullable<Uuid>,
+        department_id -> Nullable<Uuid>,
+        type_id -> Nullable<Uuid>,
+        from_date -> Nullable<Date>,
+        until_date -> Nullable<Date>,
+        from_at -> Nullable<Timestamptz>,
+        until_at -> Nullable<Timestamptz>,
+        preferred_from -> Nullable<Time>,
+        preferred_until -> Nullable<Time>,
+        status -> Text,
+        reason -> Nullable<Text>,
+        appointment_id -> Nullable<Uuid>,
+        starts_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(appointments -> appointment_types (type_id));
 diesel::joinable!(waitlist_offers -> waitlist_entries (entry_id));
 diesel::joinable!(availability_rules -> provider_schedules (provider_id));
@@ -236,4 +270,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     waitlist_offers,
     calendar_feeds,
     reminder_deliveries,
+    bulk_batches,
+    bulk_rows,
 );

@@ -1,0 +1,431 @@
+//! Bulk scheduling for institutions (issue 6) against the real database, with the embedded
+//! runner driven by hand (`Runner::poll_once`): a 500-row CSV end to end with its report and
+//! one mail per reminder, resubmission as a no-op, per-row reasons for bad input, fair shares
+//! between departments competing for one provider, and who may submit and see a batch.
+
+use std::collections::HashMap;
+
+use poem::http::Method;
+use serde_json::{Value, json};
+
+use crate::jobs::{all_due, runner};
+use crate::scheduling::{all_week, appointment_type, calendar, hours};
+use crate::support::{TenantCtx, TestApp, body, problem, read_eml, sql, sql_count};
+
+pub async fn post_csv(
+    app: &TestApp,
+    slug: &str,
+    token: &str,
+    batch: &str,
+    csv: String,
+) -> poem::test::TestResponse {
+    app.client
+        .request(
+            Method::POST,
+            format!("/api/v1/bulk-batches?batch_id={batch}"),
+        )
+        .header("X-Tenant", slug)
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Content-Type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+}
+
+/// Runs the embedded runner until no job is due.
+pub async fn drain(app: &TestApp) {
+    let r = runner(app);
+    for _ in 0..10_000 {
+        if r.poll_once(50).await.expect("poll") == 0 {
+            return;
+        }
+    }
+    panic!("the outbox did not drain");
+}
+
+async fn progress(app: &TestApp, t: &TenantCtx, batch: &str) -> Value {
+    let r = app
+        .get(
+            t.tenant.slug.as_str(),
+            Some(&t.admin_token),
+            &format!("/api/v1/bulk-batches/{batch}"),
+        )
+        .await;
+    assert_eq!(r.0.status().as_u16(), 200);
+    body(r).await
+}
+
+/// The report as (line, status, reason) rows, header skipped.
+async fn report(app: &TestApp, t: &TenantCtx, batch: &str) -> Vec<HashMap<String, String>> {
+    let r = app
+        .get(
+            t.tenant.slug.as_str(),
+            Some(&t.admin_token),
+            &format!("/api/v1/bulk-batches/{batch}/report"),
+        )
+        .await;
+    assert_eq!(r.0.status().as_u16(), 200);
+    let ct = r.0.headers()["content-type"]
+        .to_str()
+        .expect("ct")
+        .to_owned();
+    assert!(ct.starts_with("text/csv"), "{ct}");
+    let text = r.0.into_body().into_string().await.expect("body");
+    let mut rd = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = rd
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    rd.records()
+        .map(|r| {
+            let r = r.expect("record");
+            header
+                .iter()
+                .cloned()
+                .zip(r.iter().map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
+/// `n` active clients made in one statement (the API would take a request each).
+async fn many_clients(app: &TestApp, t: &TenantCtx, prefix: &str, n: usize, dept: Option<&str>) {
+    let dept = dept.map_or("NULL".to_owned(), |d| format!("'{d}'"));
+    sql(
+        app.db_url(),
+        &format!(
+            "INSERT INTO {}.people (id, kind, given_name, family_name, email, department_id)
+             SELECT gen_random_uuid(), 'client', 'Bulk', 'Client ' || i, '{prefix}' || i || '@bulk.test', {dept}
+             FROM generate_series(1, {n}) AS i",
+            t.tenant.schema.as_str()
+        ),
+    )
+    .await;
+}
+
+fn day(days: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(days)).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_500_row_csv_is_booked_reported_and_reminded_once_each() {
+    let app = TestApp::new().await;
+    let t = app.tenant("bulk").await;
+    let cal = calendar(&app, &t, "b", "UTC").await;
+    many_clients(&app, &t, "c", 500, None).await;
+    let mut csv = String::from("client_email,provider_id,type_id,window_from,window_until\n");
+    for i in 1..=500 {
+        csv.push_str(&format!(
+            "c{i}@bulk.test,{},{},{},{}\n",
+            cal.provider,
+            cal.type_id,
+            day(3),
+            day(20)
+        ));
+    }
+    let batch = uuid::Uuid::now_v7().to_string();
+    let r = post_csv(&app, "bulk", &t.admin_token, &batch, csv.clone()).await;
+    assert_eq!(r.0.status().as_u16(), 202);
+    assert!(r.0.headers().contains_key("location"));
+    let b = body(r).await;
+    assert_eq!(
+        (b["total"].as_i64(), b["replayed"].as_bool()),
+        (Some(500), Some(false))
+    );
+    let p = progress(&app, &t, &batch).await;
+    assert_eq!(
+        (p["pending"].as_i64(), p["percent"].as_i64()),
+        (Some(500), Some(0))
+    );
+    assert_eq!(p["status"], "running");
+
+    // The same batch id again: the same answer, nothing new written.
+    let jobs = "SELECT count(*) FROM swiftacare_jobs.outbox";
+    let before = sql_count(app.db_url(), jobs).await;
+    assert_eq!(before, 5, "one job per 100 rows");
+    let r = post_csv(&app, "bulk", &t.admin_token, &batch, csv).await;
+    assert_eq!(r.0.status().as_u16(), 202);
+    assert_eq!(body(r).await["replayed"], true);
+    assert_eq!(sql_count(app.db_url(), jobs).await, before);
+
+    drain(&app).await;
+    let p = progress(&app, &t, &batch).await;
+    assert_eq!(
+        (
+            p["booked"].as_i64(),
+            p["failed"].as_i64(),
+            p["percent"].as_i64()
+        ),
+        (Some(500), Some(0), Some(100)),
+        "{p}"
+    );
+    assert_eq!(p["status"], "completed");
+    let rows = report(&app, &t, &batch).await;
+    assert_eq!(rows.len(), 500);
+    assert!(
+        rows.iter()
+            .all(|r| r["status"] == "booked" && !r["appointment_id"].is_empty())
+    );
+    assert_eq!(rows[0]["line"], "2");
+
+    // Every booking scheduled its reminders (48 h and 2 h before): once each.
+    let schema = t.tenant.schema.as_str();
+    let appts = sql_count(
+        app.db_url(),
+        &format!("SELECT count(*) FROM {schema}.appointments WHERE status = 'booked'"),
+    )
+    .await;
+    assert_eq!(appts, 500);
+    let reminders = sql_count(
+        app.db_url(),
+        "SELECT count(*) FROM swiftacare_jobs.outbox WHERE kind = 'reminder.send'",
+    )
+    .await;
+    assert_eq!(reminders, 1000);
+    all_due(&app).await;
+    drain(&app).await;
+    drain(&app).await;
+    let mails = read_eml(app.mail_dir.path());
+    assert_eq!(mails.len(), 1000, "one mail per reminder");
+    for i in [1, 250, 500] {
+        let to = format!("To: c{i}@bulk.test");
+        assert_eq!(mails.iter().filter(|m| m.contains(&to)).count(), 2, "{to}");
+    }
+    // Audited: submission, one record per chunk naming the clients, completion.
+    let audit =
+        |action: &str| format!("SELECT count(*) FROM {schema}.audit_log WHERE action = '{action}'");
+    assert_eq!(
+        sql_count(app.db_url(), &audit("bulk_batch.submit")).await,
+        1
+    );
+    assert_eq!(
+        sql_count(app.db_url(), &audit("appointment.bulk_create")).await,
+        5
+    );
+    assert_eq!(
+        sql_count(app.db_url(), &audit("bulk_batch.complete")).await,
+        1
+    );
+    let named = sql_count(
+        app.db_url(),
+        &format!("SELECT max(cardinality(subjects)) FROM {schema}.audit_log WHERE action = 'bulk_batch.report.read'"),
+    )
+    .await;
+    assert_eq!(named, 500, "the report read names the clients it shows");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_gets_a_reason_per_row_and_malformed_csv_a_422() {
+    let app = TestApp::new().await;
+    let t = app.tenant("bulkbad").await;
+    let slug = "bulkbad";
+    let cal = calendar(&app, &t, "b", "UTC").await;
+    // Mornings only.
+    hours(&app, &t, &cal.provider, "UTC", all_week("09:00", "12:00")).await;
+    many_clients(&app, &t, "x", 6, None).await;
+    let batch = uuid::Uuid::now_v7().to_string();
+
+    // Not CSV at all: 422 naming the line, nothing recorded.
+    let bad = format!(
+        "client_email,provider_id,type_id,window_from,window_until\nx1@bulk.test,{},{},{},{}\nx2@bulk.test,oops\n",
+        cal.provider,
+        cal.type_id,
+        day(3),
+        day(4)
+    );
+    let p = problem(post_csv(&app, slug, &t.admin_token, &batch, bad).await, 422).await;
+    assert!(p.to_string().contains("line 3"), "{p}");
+    let p = problem(
+        post_csv(
+            &app,
+            slug,
+            &t.admin_token,
+            &batch,
+            "client_email,window_from\n".into(),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(p.to_string().contains("line 1"), "{p}");
+    let r = app
+        .get(
+            slug,
+            Some(&t.admin_token),
+            &format!("/api/v1/bulk-batches/{batch}"),
+        )
+        .await;
+    assert_eq!(r.0.status().as_u16(), 404);
+
+    let (prov, ty, from, until) = (&cal.provider, &cal.type_id, day(3), day(4));
+    let unknown = uuid::Uuid::now_v7();
+    let csv = format!(
+        "client_email,provider_id,type_id,window_from,window_until,preferred_times\n\
+         x1@bulk.test,{prov},{ty},{from},{until},09:00-12:00\n\
+         x2@bulk.test,{unknown},{ty},{from},{until},\n\
+         nobody@bulk.test,{prov},{ty},{from},{until},\n\
+         x3@bulk.test,{prov},{ty},{from},{until},14:00-16:00\n\
+         x4@bulk.test,{prov},{ty},next week,{until},\n\
+         x5@bulk.test,{prov},{ty},{from},{until},\n"
+    );
+    let r = post_csv(&app, slug, &t.admin_token, &batch, csv).await;
+    assert_eq!(r.0.status().as_u16(), 202);
+    let p = progress(&app, &t, &batch).await;
+    assert_eq!(
+        p["failed"].as_i64(),
+        Some(3),
+        "unparseable and unknown fail at once: {p}"
+    );
+    drain(&app).await;
+    let p = progress(&app, &t, &batch).await;
+    assert_eq!(
+        (p["booked"].as_i64(), p["failed"].as_i64()),
+        (Some(2), Some(4))
+    );
+    assert_eq!(p["percent"].as_i64(), Some(100));
+    let rows = report(&app, &t, &batch).await;
+    let reason = |line: &str| {
+        let r = rows.iter().find(|r| r["line"] == line).expect("line");
+        (r["status"].clone(), r["reason"].clone())
+    };
+    assert_eq!(reason("2").0, "booked");
+    assert!(reason("3").1.contains("not an active provider you manage"));
+    assert!(reason("4").1.contains("not an active client"));
+    assert!(
+        reason("5").1.contains("preferred times"),
+        "{:?}",
+        reason("5")
+    );
+    assert!(reason("6").1.contains("window_from must be"));
+    assert_eq!(reason("7").0, "booked");
+    // Nothing half-applied: exactly the booked rows have appointments and reminders.
+    let schema = t.tenant.schema.as_str();
+    let n = sql_count(
+        app.db_url(),
+        &format!("SELECT count(*) FROM {schema}.appointments WHERE client_id IN (SELECT id FROM {schema}.people WHERE email LIKE 'x%@bulk.test')"),
+    )
+    .await;
+    assert_eq!(n, 2);
+    let outside = sql_count(
+        app.db_url(),
+        &format!("SELECT count(*) FROM {schema}.appointments WHERE extract(hour FROM starts_at) NOT BETWEEN 9 AND 11"),
+    )
+    .await;
+    assert_eq!(outside, 0, "only within working hours");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn departments_competing_for_one_provider_get_fair_shares() {
+    let app = TestApp::new().await;
+    let t = app.tenant("bulkfair").await;
+    let d1 = body_id(app.department(&t, "North", None).await);
+    let d2 = body_id(app.department(&t, "South", None).await);
+    let cal = calendar(&app, &t, "f", "UTC").await;
+    // One morning of six 30-minute slots for twelve clients.
+    hours(&app, &t, &cal.provider, "UTC", all_week("09:00", "12:00")).await;
+    many_clients(&app, &t, "n", 6, Some(&d1)).await;
+    many_clients(&app, &t, "s", 6, Some(&d2)).await;
+    let mut csv = String::from("client_email,provider_id,type,window_from,window_until\n");
+    // North's rows all come first in the file.
+    for p in ["n", "s"] {
+        for i in 1..=6 {
+            csv.push_str(&format!(
+                "{p}{i}@bulk.test,{},Session f,{},{}\n",
+                cal.provider,
+                day(5),
+                day(5)
+            ));
+        }
+    }
+    let batch = uuid::Uuid::now_v7().to_string();
+    let r = post_csv(&app, "bulkfair", &t.admin_token, &batch, csv).await;
+    assert_eq!(r.0.status().as_u16(), 202);
+    drain(&app).await;
+    let rows = report(&app, &t, &batch).await;
+    let booked = |lines: std::ops::RangeInclusive<i32>| {
+        rows.iter()
+            .filter(|r| lines.contains(&r["line"].parse::<i32>().expect("line")))
+            .filter(|r| r["status"] == "booked")
+            .count()
+    };
+    assert_eq!((booked(2..=7), booked(8..=13)), (3, 3), "{rows:?}");
+    assert!(
+        rows.iter()
+            .filter(|r| r["status"] == "failed")
+            .all(|r| r["reason"].contains("no free time"))
+    );
+}
+
+fn body_id(v: Value) -> String {
+    v["id"].as_str().expect("id").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sub_admins_submit_for_their_subtree_and_see_only_their_batches() {
+    use domain::identity::{Role, RoleGrant};
+    let app = TestApp::new().await;
+    let t = app.tenant("bulkrole").await;
+    let slug = "bulkrole";
+    let site = body_id(app.department(&t, "Site", None).await);
+    let other = body_id(app.department(&t, "Other", None).await);
+    let inside = app
+        .person(&t, "provider", "In", "in@bulkrole.test", Some(&site))
+        .await;
+    let outside = app
+        .person(&t, "provider", "Out", "out@bulkrole.test", Some(&other))
+        .await;
+    for p in [&inside, &outside] {
+        hours(
+            &app,
+            &t,
+            p["id"].as_str().expect("id"),
+            "UTC",
+            all_week("08:00", "18:00"),
+        )
+        .await;
+    }
+    let ty = appointment_type(&app, &t, "Check-in", json!({})).await;
+    many_clients(&app, &t, "r", 2, Some(&site)).await;
+    let staff = app
+        .person(&t, "staff", "Sub", "sub@bulkrole.test", Some(&site))
+        .await;
+    let sub = app
+        .account(
+            &t,
+            &staff,
+            &[RoleGrant {
+                role: Role::SubAdmin,
+                department_id: Some(site.parse().expect("uuid")),
+            }],
+        )
+        .await;
+    let csv = format!(
+        "client_email,provider_id,type_id,window_from,window_until\n\
+         r1@bulk.test,{},{ty},{},{}\n\
+         r2@bulk.test,{},{ty},{},{}\n",
+        inside["id"].as_str().expect("id"),
+        day(3),
+        day(6),
+        outside["id"].as_str().expect("id"),
+        day(3),
+        day(6),
+    );
+    let mine = uuid::Uuid::now_v7().to_string();
+    let r = post_csv(&app, slug, &sub, &mine, csv.clone()).await;
+    assert_eq!(r.0.status().as_u16(), 202);
+    drain(&app).await;
+    let rows = report(&app, &t, &mine).await;
+    assert_eq!(rows[0]["status"], "booked");
+    assert!(rows[1]["reason"].contains("not an active provider you manage"));
+    // The admin's batch is not the sub-admin's to see; the id is taken for them too.
+    let admins = uuid::Uuid::now_v7().to_string();
+    let r = post_csv(&app, slug, &t.admin_token, &admins, csv.clone()).await;
+    assert_eq!(r.0.status().as_u16(), 202);
+    let r = app
+        .get(slug, Some(&sub), &format!("/api/v1/bulk-batches/{admins}"))
+        .await;
+    problem(r, 404).await;
+    problem(post_csv(&app, slug, &sub, &admins, csv).await, 409).await;
+}
