@@ -62,16 +62,29 @@ pub const OIDC_SECRET: &str = "swiftacare-test-client-secret";
 impl OidcIdp {
     /// `users`: {"alice@hospital.example": {"password": "…", "groups": ["therapists"]}}.
     pub async fn start(port: u16, redirect_uris: &[String], users: Value) -> OidcIdp {
+        OidcIdp::start_signing_with(port, redirect_uris, users, None).await
+    }
+
+    /// As [`OidcIdp::start`], but the IdP signs Swiftacare's ID tokens with `alg` (e.g. `HS256`,
+    /// with the client secret): a real oidc-provider behaving as a compromised IdP would (T11).
+    pub async fn start_signing_with(
+        port: u16,
+        redirect_uris: &[String],
+        users: Value,
+        alg: Option<&str>,
+    ) -> OidcIdp {
         let dir = tempfile::tempdir().expect("tempdir");
-        let cfg = json!({
-            "port": port,
-            "clients": [{
-                "client_id": "swiftacare",
-                "client_secret": OIDC_SECRET,
-                "redirect_uris": redirect_uris,
-            }],
-            "users": users,
+        let mut client = json!({
+            "client_id": "swiftacare",
+            "client_secret": OIDC_SECRET,
+            "redirect_uris": redirect_uris,
         });
+        let mut cfg = json!({"port": port, "users": users});
+        if let Some(alg) = alg {
+            client["id_token_signed_response_alg"] = json!(alg);
+            cfg["id_token_algs"] = json!(["RS256", alg]);
+        }
+        cfg["clients"] = json!([client]);
         let path = dir.path().join("config.json");
         std::fs::write(&path, cfg.to_string()).expect("write config");
         let child = Command::new("node")

@@ -551,3 +551,66 @@ async fn oidc_id_token_attacks_are_rejected() {
         Some(Rejection::Expired)
     );
 }
+
+/// An HS256 ID token (signed with the client secret, which the client itself knows) reaches the
+/// real callback from a real oidc-provider told to sign so: refused with a named problem and an
+/// audit record. (oidc-provider 9 refuses to issue `alg: none` ID tokens at all, so that case is
+/// tested on the verifier with a real token stripped of its signature, above.)
+#[tokio::test]
+async fn oidc_callback_refuses_symmetric_id_tokens() {
+    let app = app().await;
+    let t = app.tenant("a").await;
+    {
+        let alg = "HS256";
+        let port = free_port();
+        let issuer = format!("http://127.0.0.1:{port}");
+        let conn = create_connection(&app, &t, crate::sso::oidc_spec(&issuer, mapping())).await;
+        let redirect = vec![conn["oidc_redirect_uri"].as_str().expect("cb").to_owned()];
+        let _idp =
+            OidcIdp::start_signing_with(port, &redirect, crate::sso::oidc_users(), Some(alg)).await;
+        let back = Browser::new()
+            .sign_in_at_idp(
+                &start(&app, &conn).await,
+                &[
+                    ("login", "alice@hospital.example"),
+                    ("password", "alice-pass"),
+                ],
+            )
+            .await;
+        let r = deliver(&app, back).await;
+        assert_rejected(&app, &t, r, "bad_signature").await;
+    }
+}
+
+/// The authorization request is tampered with on its way to the real IdP (another nonce): the
+/// ID token the IdP issues does not belong to this sign-in, and the callback refuses it.
+#[tokio::test]
+async fn oidc_callback_refuses_an_id_token_with_another_nonce() {
+    let app = app().await;
+    let t = app.tenant("a").await;
+    let (conn, _idp) = oidc_setup(&app, &t, mapping()).await;
+    let mut url = url::Url::parse(&start(&app, &conn).await).expect("url");
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "nonce" {
+                "attacker-nonce".into()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    let back = Browser::new()
+        .sign_in_at_idp(
+            url.as_str(),
+            &[
+                ("login", "alice@hospital.example"),
+                ("password", "alice-pass"),
+            ],
+        )
+        .await;
+    let r = deliver(&app, back).await;
+    assert_rejected(&app, &t, r, "bad_nonce").await;
+}

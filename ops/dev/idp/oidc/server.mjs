@@ -54,6 +54,10 @@ const provider = new Provider(issuer, {
     ...c,
   })),
   jwks,
+  // Attack tests only: let a client's ID tokens be HS256 (config `id_token_algs`,
+  // with the client's `id_token_signed_response_alg`), as a compromised or misconfigured IdP
+  // would send them. The demo never sets it.
+  ...(cfg.id_token_algs ? { enabledJWA: { idTokenSigningAlgValues: cfg.id_token_algs } } : {}),
   pkce: { required: () => true },
   scopes: ['openid', 'email', 'groups'],
   claims: { openid: ['sub'], email: ['email', 'email_verified'], groups: ['groups'] },
