@@ -147,7 +147,7 @@ export function BulkUpload({ pollMs = 1000 }: { pollMs?: number }) {
             {fileName ? ` in ${fileName}` : ""}
             {data.length > 5 ? "; the first 5:" : ":"}
           </p>
-          <div className="mt-3 overflow-x-auto">
+          <div className="mt-3 overflow-x-auto" tabIndex={0} role="region" aria-label="Preview of the first rows">
             <table className="min-w-full text-left text-sm">
               <caption className="sr-only">Preview of the first rows</caption>
               <thead className="border-b border-slate-300 text-slate-700">
@@ -331,7 +331,7 @@ export function BatchProgress({ batchId, pollMs, onAnother }: { batchId: string;
           {!report && !reportError && <p className="text-sm text-slate-600">Loading the report…</p>}
           {report && failed.length === 0 && <Alert tone="success">Every row was booked.</Alert>}
           {failed.length > 0 && (
-            <div className="overflow-x-auto">
+            <div className="overflow-x-auto" tabIndex={0} role="region" aria-label="Rows not booked">
               <table className="min-w-full text-left text-sm">
                 <caption className="mb-2 text-left font-medium text-slate-800">
                   {failed.length} {failed.length === 1 ? "row was" : "rows were"} not booked
