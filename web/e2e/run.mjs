@@ -511,6 +511,7 @@ try {
     await check(admin, "44-bulk-line-error");
     await admin.getByLabel("CSV file").setInputFiles({ name: "week.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
     await admin.getByText("21", { exact: true }).waitFor();
+    assert.equal(await admin.getByLabel("CSV file").getAttribute("aria-invalid"), null, "a new file clears the line error");
     await check(admin, "45-bulk-preview");
     await admin.getByRole("button", { name: "Schedule these appointments" }).click();
     const bar = admin.getByRole("progressbar", { name: "Progress" });

@@ -79,6 +79,7 @@ it("bulk upload: a 422 naming a CSV line is shown on the file input; new content
   expect(input).toHaveAccessibleDescription(/line 3: unterminated quote/);
   await user.click(screen.getByLabelText("Or paste the CSV"));
   await user.paste(CSV);
+  expect(input).not.toHaveAttribute("aria-invalid");
   await user.click(screen.getByRole("button", { name: "Schedule these appointments" }));
   expect(batches).toHaveLength(2);
   expect(batches[1]).not.toBe(batches[0]);

@@ -41,7 +41,7 @@ export function BulkUpload({ pollMs = 1000 }: { pollMs?: number }) {
   const header = rows[0] ?? [];
   const data = rows.slice(1);
 
-  const { run, pending, problem } = useSubmit(async () => {
+  const { run, pending, problem, setProblem } = useSubmit(async () => {
     const r = await unwrap(
       api.POST("/bulk-batches", {
         params: { query: { batch_id: batchId } },
@@ -59,6 +59,7 @@ export function BulkUpload({ pollMs = 1000 }: { pollMs?: number }) {
     setText(next);
     setFileName(name);
     setLocalError(null);
+    setProblem(null);
     setBatchId(newBatchId());
   }
 
@@ -383,5 +384,7 @@ const WIDTHS = [
   "w-[55%]", "w-[60%]", "w-[65%]", "w-[70%]", "w-[75%]", "w-[80%]", "w-[85%]", "w-[90%]", "w-[95%]", "w-full",
 ];
 function barWidth(percent: number): string {
-  return WIDTHS[Math.max(0, Math.min(20, Math.floor(percent / 5)))]!;
+  // Any progress shows a sliver; only 100 % fills the bar.
+  const step = Math.round(percent / 5);
+  return WIDTHS[percent <= 0 ? 0 : percent >= 100 ? 20 : Math.max(1, Math.min(19, step))]!;
 }
