@@ -523,7 +523,7 @@ try {
     await admin.getByRole("heading", { name: "Batch completed" }).waitFor();
     // The unknown e-mail (line 22) fails at submit; rows for a provider without hours (the one
     // invited above) fail in placement; the rest are booked.
-    await admin.getByRole("row", { name: /^22 .*not an active client/ }).waitFor();
+    await admin.getByRole("row", { name: /^22 nobody@e2e\.swiftacare\.test .*not an active client/ }).waitFor();
     const booked = Number(await admin.locator("dt:text-is('Booked') + dd").innerText());
     assert.ok(booked >= 10, `booked ${booked}`);
     await check(admin, "47-bulk-done");

@@ -83,6 +83,7 @@ export function BulkUpload({ pollMs = 1000 }: { pollMs?: number }) {
     return (
       <BatchProgress
         batchId={submitted}
+        source={rows}
         pollMs={pollMs}
         onAnother={() => {
           setSubmitted(null);
@@ -208,7 +209,18 @@ async function problemOf(res: Response): Promise<ApiProblem> {
 }
 
 /** Polls the batch until it completes, then offers the report and lists the failed rows. */
-export function BatchProgress({ batchId, pollMs, onAnother }: { batchId: string; pollMs: number; onAnother: () => void }) {
+export function BatchProgress({
+  batchId,
+  pollMs,
+  onAnother,
+  source = [],
+}: {
+  batchId: string;
+  pollMs: number;
+  onAnother: () => void;
+  /** The submitted CSV's records (header first), to show the client as the file named them. */
+  source?: string[][];
+}) {
   const [batch, setBatch] = useState<Batch | null>(null);
   const [error, setError] = useState<ApiProblem | null>(null);
   const [tick, setTick] = useState(0);
@@ -264,8 +276,16 @@ export function BatchProgress({ batchId, pollMs, onAnother }: { batchId: string;
         provider_id: r[col("provider_id")] ?? "",
         reason: r[col("reason")] ?? "",
       }))
-      .filter((r) => r.status === "failed");
-  }, [report]);
+      .filter((r) => r.status === "failed")
+      .map((r) => {
+        // Report lines count the header (line 2 is the first row); the file's own words for the
+        // client are clearer than an id, and the only thing there is for an unknown client.
+        const head0 = source[0] ?? [];
+        const row = source[Number(r.line) - 1];
+        const named = (col: string) => (row && head0.indexOf(col) >= 0 ? (row[head0.indexOf(col)] ?? "") : "");
+        return { ...r, client_id: named("client_email") || named("client_id") || r.client_id };
+      });
+  }, [report, source]);
 
   function download() {
     if (!report) return;
