@@ -292,7 +292,7 @@ try {
   await step("each role sees its own navigation", async () => {
     const expected = {
       client: ["Overview", "My appointments", "Book an appointment", "Sign-in & security"],
-      sub: ["Overview", "Book for a client", "Calendars", "Departments", "People & roles", "Sign-in & security"],
+      sub: ["Overview", "Book for a client", "Calendars", "Bulk scheduling", "Departments", "People & roles", "Sign-in & security"],
     };
     for (const [who, c, viewport] of [
       ["client", creds.client, { width: 390, height: 844 }],
@@ -481,6 +481,60 @@ try {
     await admin.getByRole("button", { name: "Create connection" }).click();
     await admin.getByRole("alert").first().waitFor();
     await check(admin, "41-sso-connection-form-error");
+  });
+
+  await step("admin uploads a bulk scheduling CSV, watches it finish and downloads the report", async () => {
+    // The CSV is built like ops/dev/demo-bulk-csv.sh: the demo's clients and providers, through the API.
+    const h = { "X-Tenant": "demo", "Content-Type": "application/json" };
+    const login = await (await fetch(`${base}/api/v1/auth/login`, { method: "POST", headers: h, body: JSON.stringify(creds.admin) })).json();
+    const auth = { "X-Tenant": "demo", Authorization: `Bearer ${login.access_token}` };
+    const people = async (kind) => (await (await fetch(`${base}/api/v1/people?kind=${kind}&limit=100`, { headers: auth })).json()).items.filter((p) => p.status === "active");
+    const clients = (await people("client")).filter((c) => c.email);
+    const providers = await people("provider");
+    assert.ok(clients.length && providers.length, "demo clients and providers");
+    const day = (n) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
+    const lines = ["client_email,provider_id,type,window_from,window_until,preferred_times"];
+    for (let i = 0; i < 20; i++) {
+      lines.push([clients[i % clients.length].email, providers[Math.floor(i / clients.length) % providers.length].id, "Medication follow-up (30 min)", day(1), day(60), ""].join(","));
+    }
+    lines.push(["nobody@e2e.swiftacare.test", providers[0].id, "Medication follow-up (30 min)", day(1), day(60), ""].join(","));
+    const csv = `${lines.join("\n")}\n`;
+
+    const nav = admin.getByRole("navigation", { name: "Main" });
+    await nav.getByRole("link", { name: "Bulk scheduling" }).click();
+    await admin.getByRole("heading", { name: "Bulk scheduling" }).waitFor();
+    // A file without a type column: 422 naming the line, shown on the file input.
+    await admin.getByLabel("CSV file").setInputFiles({ name: "bad.csv", mimeType: "text/csv", buffer: Buffer.from("client_email,provider_id\nx@y.test,1\n") });
+    await admin.getByRole("button", { name: "Schedule these appointments" }).click();
+    await admin.getByLabel("CSV file").and(admin.locator("[aria-invalid=true]")).waitFor();
+    await admin.getByText(/line 1: the header needs/).waitFor();
+    await check(admin, "44-bulk-line-error");
+    await admin.getByLabel("CSV file").setInputFiles({ name: "week.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await admin.getByText("21", { exact: true }).waitFor();
+    assert.equal(await admin.getByLabel("CSV file").getAttribute("aria-invalid"), null, "a new file clears the line error");
+    await check(admin, "45-bulk-preview");
+    await admin.getByRole("button", { name: "Schedule these appointments" }).click();
+    const bar = admin.getByRole("progressbar", { name: "Progress" });
+    await bar.waitFor();
+    await admin.getByText("Rows", { exact: true }).waitFor();
+    await check(admin, "46-bulk-progress");
+    console.log(`  progress first seen at ${await bar.getAttribute("aria-valuenow")} %`);
+    await admin.locator('[role=progressbar][aria-valuenow="100"]').waitFor({ timeout: 60_000 });
+    await admin.getByRole("heading", { name: "Batch completed" }).waitFor();
+    // The unknown e-mail (line 22) fails at submit; rows for a provider without hours (the one
+    // invited above) fail in placement; the rest are booked.
+    await admin.getByRole("row", { name: /^22 nobody@e2e\.swiftacare\.test .*not an active client/ }).waitFor();
+    const booked = Number(await admin.locator("dt:text-is('Booked') + dd").innerText());
+    assert.ok(booked >= 10, `booked ${booked}`);
+    await check(admin, "47-bulk-done");
+    const [download] = await Promise.all([admin.waitForEvent("download"), admin.getByRole("button", { name: "Download report (CSV)" }).click()]);
+    const fs = await import("node:fs/promises");
+    const report = await fs.readFile(await download.path(), "utf8");
+    const rows = report.trim().split("\n");
+    assert.match(rows[0], /^line,status,client_id,provider_id,appointment_id,starts_at,reason/);
+    assert.equal(rows.length, 22, "one report line per input row");
+    assert.equal(rows.filter((r) => r.split(",")[1] === "booked").length, booked, `${booked} booked:\n${report}`);
+    assert.match(rows[21], /^22,failed,/);
   });
 
   await step("sign in with your organisation: discovery, and a spent code on /sso/complete", async () => {

@@ -27,6 +27,7 @@ export const NAV: NavSection[] = [
       { href: "/availability/", label: "My hours", roles: ["provider"] },
       { href: "/book/", label: "Book for a client", roles: ["institution_admin", "sub_admin", "staff", "provider"] },
       { href: "/calendar/", label: "Calendars", roles: ["institution_admin", "sub_admin", "staff"] },
+      { href: "/admin/bulk/", label: "Bulk scheduling", roles: ADMINS },
       { href: "/admin/scheduling/", label: "Scheduling set-up", roles: ["institution_admin"] },
     ],
   },
