@@ -9,7 +9,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/swiftacare/target
 CARGO ?= cargo
 
 .PHONY: run test services fmt-check clippy nextest openapi bench-b6 bench-b1 bench-b2 bench-b3 \
-	bench-scheduling clean-data web web-deps web-check web-e2e web-test web-client
+	bench-scheduling bench-b4 bench-b8 bench-jobs clean-data web web-deps web-check web-e2e web-test web-client
 
 NPM ?= npm
 export NEXT_TELEMETRY_DISABLED = 1
@@ -87,6 +87,18 @@ bench-b3: services
 
 bench-scheduling: services
 	$(CARGO) bench -p swiftacare --bench scheduling -- all
+
+# QUALITY B4, B8: bulk scheduling end to end vs COPY of the same rows; outbox relay publishing
+# with confirms vs a bare lapin loop (see ops/bench/README.md). B4 at the QUALITY size:
+# `cargo bench -p swiftacare --bench scheduling -- b4 --rows 10000`.
+bench-b4: services
+	$(CARGO) bench -p swiftacare --bench scheduling -- b4
+
+bench-b8: services
+	$(CARGO) bench -p swiftacare --bench scheduling -- b8
+
+bench-jobs: services
+	$(CARGO) bench -p swiftacare --bench scheduling -- jobs
 
 # Forget the embedded database and demo (stops nothing: stop `make run` first).
 clean-data:

@@ -198,6 +198,15 @@ impl Tenant {
 
 impl App {
     pub fn new(url: &str, pool_size: usize) -> anyhow::Result<Arc<App>> {
+        App::with_body_limit(url, pool_size, 64 * 1024)
+    }
+
+    /// The same with another request body limit (B4 posts batches of up to 10,000 CSV rows).
+    pub fn with_body_limit(
+        url: &str,
+        pool_size: usize,
+        max_body_bytes: usize,
+    ) -> anyhow::Result<Arc<App>> {
         let mut options = TenancyOptions::single(url);
         options.pool_size = pool_size;
         let tenancy = Tenancy::new(options).context("tenancy")?;
@@ -223,7 +232,9 @@ impl App {
                     .map_err(|e| anyhow!("token signer: {e}"))?,
             ),
         };
-        let ep = app::build(state, 64 * 1024, None).map_to_response().boxed();
+        let ep = app::build(state, max_body_bytes, None)
+            .map_to_response()
+            .boxed();
         Ok(Arc::new(App {
             tenancy,
             client: TestClient::new(ep),

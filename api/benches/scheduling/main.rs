@@ -9,8 +9,13 @@
 //! * `b3` — slot search latency, 1 provider × 28 days with 5,000 bookings and a 20-provider
 //!   department, through the HTTP layer; floor: `slots::compute` on rows preloaded once.
 //!   Targets: ≤ 2× the floor; p99 ≤ 10 ms single, ≤ 50 ms department.
+//! * `b4` — bulk scheduling end to end (submit over the API, embedded runner until 100 %);
+//!   ceiling: `COPY` of the same appointment rows (a bare copy table and the real table).
+//!   Target ≥ 0.5×.
+//! * `b8` — the outbox relay publishing with confirms; ceiling: a bare lapin publish loop with
+//!   the same flags on a fresh RabbitMQ vhost. Target ≥ 0.8×.
 //!
-//! Run: `cargo bench -p swiftacare --bench scheduling -- [b1|b2|b3|all] [options]`; see
+//! Run: `cargo bench -p swiftacare --bench scheduling -- [b1|b2|b3|all|b4|b8|jobs] [options]`; see
 //! `ops/bench/README.md` for the options and what each figure means. Each subcommand creates
 //! a fresh database `swiftacare_bench_<pid>` (dropped at the end, also on error), prints its
 //! report to stdout (progress to stderr), writes JSON to `$CARGO_TARGET_DIR/bench/`, and exits
@@ -19,6 +24,8 @@
 mod b1;
 mod b2;
 mod b3;
+mod b4;
+mod b8;
 mod common;
 
 use std::time::Instant;
@@ -109,8 +116,9 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse()?;
     let commands: Vec<&str> = match args.command.as_str() {
         "all" => vec!["b1", "b2", "b3"],
-        "b1" | "b2" | "b3" => vec![args.command.as_str()],
-        other => bail!("unknown benchmark {other:?}: use b1, b2, b3 or all"),
+        "jobs" => vec!["b4", "b8"],
+        "b1" | "b2" | "b3" | "b4" | "b8" => vec![args.command.as_str()],
+        other => bail!("unknown benchmark {other:?}: use b1, b2, b3, all, b4, b8 or jobs"),
     };
     for name in commands {
         // Before this program does anything: afterwards the load average counts its own work.
@@ -121,6 +129,8 @@ async fn main() -> anyhow::Result<()> {
         let result: anyhow::Result<Value> = match name {
             "b1" => b1::run(&args, &db, started, load).await,
             "b2" => b2::run(&args, &db, started, load).await,
+            "b4" => b4::run(&args, &db, started, load).await,
+            "b8" => b8::run(&args, &db, started, load).await,
             _ => b3::run(&args, &db, started, load).await,
         };
         drop(db);
