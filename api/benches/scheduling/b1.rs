@@ -11,7 +11,8 @@
 //!
 //! The script was updated by hand when booking began writing its reminder jobs to the outbox
 //! and building its reply before the audit record (the policy read, two outbox inserts, and
-//! the name look-ups moved before the chain lock); recapture to check it.
+//! the name look-ups moved before the chain lock), and again when the provider's zone came
+//! from the hours already read instead of a second query; recapture to check it.
 //!
 //! The pgbench script ([`SCRIPT`]) was written from the statements PostgreSQL logged for one
 //! booking (`--capture 1` sets `log_statement = all` on the bench database for one booking:
@@ -79,7 +80,6 @@ SELECT "appointment_types"."id", "appointment_types"."name", "appointment_types"
 SELECT "provider_schedules"."provider_id", "provider_schedules"."timezone" FROM "provider_schedules" WHERE ("provider_schedules"."provider_id" = ANY(:parr));
 SELECT "availability_rules"."provider_id", "availability_rules"."id", "availability_rules"."weekday", "availability_rules"."start_time", "availability_rules"."end_time", "availability_rules"."location_id", "availability_rules"."valid_from", "availability_rules"."valid_until" FROM "availability_rules" WHERE ("availability_rules"."provider_id" = ANY(:parr));
 SELECT "availability_overrides"."id", "availability_overrides"."provider_id", "availability_overrides"."on_date", "availability_overrides"."kind", "availability_overrides"."start_time", "availability_overrides"."end_time", "availability_overrides"."location_id" FROM "availability_overrides" WHERE (("availability_overrides"."provider_id" = ANY(:parr)) AND ("availability_overrides"."on_date" BETWEEN (to_timestamp(:st)::date - 2) AND (to_timestamp(:st)::date + 2)));
-SELECT "provider_schedules"."timezone" FROM "provider_schedules" WHERE ("provider_schedules"."provider_id" = :p) LIMIT 1;
 INSERT INTO "appointments" ("id", "provider_id", "client_id", "type_id", "location_id", "series_id", "occurrence_local", "starts_at", "ends_at", "busy_from", "busy_until", "timezone", "status", "booked_by") VALUES ((lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || '7' || substr(md5(random()::text), 1, 19))::uuid, :p, :c, :type_id, DEFAULT, DEFAULT, DEFAULT, to_timestamp(:st), to_timestamp(:en), to_timestamp(:st), to_timestamp(:en), 'UTC', 'booked', :account) RETURNING "appointments"."id", "appointments"."provider_id", "appointments"."client_id", "appointments"."type_id", "appointments"."location_id", "appointments"."series_id", "appointments"."occurrence_local", "appointments"."series_exception", "appointments"."starts_at", "appointments"."ends_at", "appointments"."busy_from", "appointments"."busy_until", "appointments"."timezone", "appointments"."status", "appointments"."cancelled_by", "appointments"."late_cancellation", "appointments"."booked_by", "appointments"."created_at", "appointments"."updated_at", "appointments"."version" \gset a_
 INSERT INTO "appointment_events" ("id", "appointment_id", "actor_account", "action", "from_status", "to_status", "reason_code", "late", "previous_start", "previous_end") VALUES ((lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || '7' || substr(md5(random()::text), 1, 19))::uuid, :a_id, :account, 'booked', NULL, 'booked', NULL, false, NULL, NULL);
 SELECT "scheduling_policy"."reminders_enabled", "scheduling_policy"."reminder_offsets_minutes", "scheduling_policy"."reminder_channels" FROM "scheduling_policy" LIMIT 1;

@@ -277,14 +277,15 @@ pub async fn booker(
 
 /// Everything a new or moved appointment must satisfy besides not overlapping (which the
 /// database enforces): a bookable type, a future start within the provider's hours, and —
-/// for clients booking themselves — the type's notice and advance limits.
+/// for clients booking themselves — the type's notice and advance limits. Returns the
+/// provider's zone (read with the hours, so callers need not read it again).
 pub async fn check_time(
     c: &mut AsyncPgConnection,
     b: &Booker,
     t: &AppointmentType,
     starts_at: DateTime<Utc>,
     field: &str,
-) -> DomainResult<()> {
+) -> DomainResult<chrono_tz::Tz> {
     let now = Utc::now();
     if starts_at <= now {
         return Err(DomainError::invalid(field, "is in the past"));
@@ -331,7 +332,7 @@ pub async fn check_time(
             "is outside the provider's working hours for this appointment type",
         ));
     }
-    Ok(())
+    Ok(schedule.tz)
 }
 
 /// Slot-hoarding limits (QUALITY T20) for a client booking themselves. The client's row is
@@ -502,8 +503,7 @@ pub async fn book(
                     "this organisation books appointments through its staff",
                 ));
             }
-            check_time(c, &b, &t, req.starts_at, "/starts_at").await?;
-            let tz = provider_zone(c, b.provider.id).await?;
+            let tz = check_time(c, &b, &t, req.starts_at, "/starts_at").await?;
             if b.self_service {
                 check_limits(c, &b.client, req.starts_at, tz, None).await?;
             }
@@ -884,8 +884,7 @@ pub async fn reschedule(
             let t = get_type_row(c, row.type_id)
                 .await?
                 .ok_or(DomainError::NotFound("appointment type"))?;
-            check_time(c, &b, &t, starts_at, "/starts_at").await?;
-            let tz = provider_zone(c, row.provider_id).await?;
+            let tz = check_time(c, &b, &t, starts_at, "/starts_at").await?;
             if b.self_service {
                 check_limits(c, &b.client, starts_at, tz, Some(id)).await?;
             }

@@ -430,8 +430,7 @@ pub async fn accept(
                 .await?
                 .ok_or(DomainError::NotFound("appointment type"))?;
             let b: Booker = booking::booker(c, p, offer.provider_id, Some(entry.client_id)).await?;
-            booking::check_time(c, &b, &t, offer.starts_at, "/starts_at").await?;
-            let tz = booking::provider_zone(c, offer.provider_id).await?;
+            let tz = booking::check_time(c, &b, &t, offer.starts_at, "/starts_at").await?;
             booking::check_limits(c, &b.client, offer.starts_at, tz, None).await?;
             let row = booking::insert(
                 c,
