@@ -4,19 +4,6 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-macro_rules! text_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant),+ }
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $text),+ } }
-            pub fn parse(raw: &str) -> Option<$name> { match raw { $($text => Some($name::$variant),)+ _ => None } }
-        }
-    };
-}
-
 text_enum! {
     DepartmentKind { Site => "site", Department => "department", Unit => "unit", Program => "program" }
 }

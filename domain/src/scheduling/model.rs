@@ -7,19 +7,6 @@ use uuid::Uuid;
 
 use super::schema::*;
 
-macro_rules! text_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant),+ }
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $text),+ } }
-            pub fn parse(raw: &str) -> Option<$name> { match raw { $($text => Some($name::$variant),)+ _ => None } }
-        }
-    };
-}
-
 text_enum! {
     Modality { InPerson => "in_person", Video => "video" }
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::calendar::parse_zone;
 use super::model::*;
 use super::schema::{appointment_types, locations, scheduling_policy};
+use super::slots::is_client_only;
 use crate::audit::{self, Actor, Event};
 use crate::error::{DomainError, DomainResult, FieldError};
 use crate::identity::{Principal, Role};
@@ -179,7 +180,7 @@ pub async fn list_locations(
     p: &Principal,
 ) -> DomainResult<Vec<Location>> {
     require_member(p)?;
-    let staff = !p.grants.iter().all(|g| g.role == Role::Client);
+    let staff = !is_client_only(p);
     tenancy
         .tx(tenant, async |c| {
             let mut q = locations::table.order(locations::name.asc()).into_boxed();
@@ -303,10 +304,6 @@ pub async fn get_type_row(
         .first(c)
         .await
         .optional()
-}
-
-fn is_client_only(p: &Principal) -> bool {
-    p.grants.iter().all(|g| g.role == Role::Client)
 }
 
 pub async fn list_types(
