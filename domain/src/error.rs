@@ -89,7 +89,27 @@ impl From<diesel::result::Error> for DomainError {
                         "a department with this name already exists under the same parent"
                             .to_owned()
                     }
+                    Some("locations_name") => "a location with this name already exists".to_owned(),
+                    Some("appointment_types_name") => {
+                        "an appointment type with this name already exists".to_owned()
+                    }
+                    Some("appointments_series_occurrence") => {
+                        "this occurrence of the series is already booked".to_owned()
+                    }
                     _ => "the resource already exists".to_owned(),
+                })
+            }
+            // The scheduling exclusion constraints: the database refusing a double booking.
+            Error::DatabaseError(DatabaseErrorKind::ExclusionViolation, info) => {
+                DomainError::Conflict(match info.constraint_name() {
+                    Some("appointments_provider_no_overlap") => {
+                        "the provider is not free at that time (another appointment or its buffer overlaps)"
+                            .to_owned()
+                    }
+                    Some("appointments_client_no_overlap") => {
+                        "the client already has an appointment at that time".to_owned()
+                    }
+                    _ => "the time overlaps another booking".to_owned(),
                 })
             }
             // Two transactions collided (serialization failure or a deadlock PostgreSQL broke):

@@ -104,31 +104,6 @@ pub async fn settle_key(
         .map(|_| ())
 }
 
-/// Maps the database's refusals of an appointment write to what the caller can act on.
-pub fn refusal(e: diesel::result::Error) -> DomainError {
-    if let diesel::result::Error::DatabaseError(_, info) = &e {
-        match info.constraint_name() {
-            Some("appointments_provider_no_overlap") => {
-                return DomainError::Conflict(
-                    "the provider is not free at that time (another appointment or its buffer overlaps)".into(),
-                );
-            }
-            Some("appointments_client_no_overlap") => {
-                return DomainError::Conflict(
-                    "the client already has an appointment at that time".into(),
-                );
-            }
-            Some("appointments_series_occurrence") => {
-                return DomainError::Conflict(
-                    "this occurrence of the series is already booked".into(),
-                );
-            }
-            _ => {}
-        }
-    }
-    e.into()
-}
-
 async fn names(c: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<HashMap<Uuid, String>> {
     let rows: Vec<(Uuid, String, String)> = people::table
         .filter(people::id.eq_any(ids))
@@ -452,8 +427,7 @@ pub async fn insert(
         .values(&new)
         .returning(AppointmentRow::as_returning())
         .get_result(c)
-        .await
-        .map_err(refusal)?;
+        .await?;
     record_event(
         c,
         row.id,
@@ -902,8 +876,7 @@ pub async fn reschedule(
                 ))
                 .returning(AppointmentRow::as_returning())
                 .get_result(c)
-                .await
-                .map_err(refusal)?;
+                .await?;
             let status = updated.status();
             record_event(
                 c,

@@ -15,7 +15,7 @@ use rrule::{Frequency, RRule, Unvalidated};
 use tenancy::{Tenancy, TenantRef};
 use uuid::Uuid;
 
-use super::booking::{self, Booker, refusal};
+use super::booking::{self, Booker};
 use super::calendar::{local_start, parse_zone};
 use super::model::*;
 use super::reach::reach;
@@ -522,8 +522,7 @@ pub async fn retime(
                         ))
                         .returning(AppointmentRow::as_returning())
                         .get_result(c)
-                        .await
-                        .map_err(refusal)?;
+                        .await?;
                     booking::record_event(
                         c,
                         a.id,

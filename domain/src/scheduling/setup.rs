@@ -216,8 +216,7 @@ pub async fn create_location(
                 .values(&new)
                 .returning(Location::as_returning())
                 .get_result(c)
-                .await
-                .map_err(|e| name_taken(e, "a location with this name already exists"))?;
+                .await?;
             audit::record(
                 c,
                 &Actor::from(p),
@@ -227,16 +226,6 @@ pub async fn create_location(
             Ok(l)
         })
         .await
-}
-
-fn name_taken(e: diesel::result::Error, message: &str) -> DomainError {
-    match &e {
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        ) => DomainError::Conflict(message.to_owned()),
-        _ => e.into(),
-    }
 }
 
 pub async fn update_location(
@@ -274,8 +263,7 @@ pub async fn update_location(
                 .returning(Location::as_returning())
                 .get_result(c)
                 .await
-                .optional()
-                .map_err(|e| name_taken(e, "a location with this name already exists"))?
+                .optional()?
                 .ok_or(DomainError::PreconditionFailed {
                     expected: expected_version,
                     current: current.version,
@@ -420,8 +408,7 @@ pub async fn create_type(
                 .values(&new)
                 .returning(AppointmentType::as_returning())
                 .get_result(c)
-                .await
-                .map_err(|e| name_taken(e, "an appointment type with this name already exists"))?;
+                .await?;
             audit::record(
                 c,
                 &Actor::from(p),
@@ -490,8 +477,7 @@ pub async fn update_type(
                 .returning(AppointmentType::as_returning())
                 .get_result(c)
                 .await
-                .optional()
-                .map_err(|e| name_taken(e, "an appointment type with this name already exists"))?
+                .optional()?
                 .ok_or(DomainError::PreconditionFailed {
                     expected: expected_version,
                     current: current.version,
