@@ -22,7 +22,6 @@ pub async fn serve(config: &Config, tenancy: Tenancy) -> anyhow::Result<()> {
         let built = std::path::PathBuf::from("web/out");
         built.join("index.html").exists().then_some(built)
     });
-    let sweeper = tokio::spawn(waitlist_sweeper(state.tenancy.clone()));
     // Without a broker, this process runs the job outbox itself (`swiftacare worker` does it
     // over RabbitMQ when SWIFTACARE_AMQP_URL is set).
     let embedded_jobs = config.amqp_url.is_none().then(|| {
@@ -46,55 +45,11 @@ pub async fn serve(config: &Config, tenancy: Tenancy) -> anyhow::Result<()> {
             Some(std::time::Duration::from_secs(10)),
         )
         .await?;
-    sweeper.abort();
     if let Some(j) = embedded_jobs {
         j.abort();
     }
     tracing::info!("stopped");
     Ok(())
-}
-
-/// How often expired waitlist offers are passed on to the next clients in line.
-const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Passes the slots of expired waitlist offers to the next waiting clients, every minute, in
-/// every active tenant (four tenants at a time). A tenant with nothing expired costs one
-/// indexed UPDATE that matches no row. The jobs issue replaces this with a delayed job per
-/// offer; until then an offer is passed on at most a minute after it expires.
-async fn waitlist_sweeper(tenancy: Tenancy) {
-    use futures::StreamExt;
-    let mut tick = tokio::time::interval(SWEEP_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let tenants = match tenancy::provision::list(&tenancy).await {
-            Ok(ts) => ts,
-            Err(e) => {
-                tracing::warn!(error = %e, "waitlist sweep: tenant list unavailable");
-                continue;
-            }
-        };
-        let active = tenants
-            .into_iter()
-            .filter(|t| t.tenant.status == tenancy::TenantStatus::Active);
-        futures::stream::iter(active)
-            .for_each_concurrent(4, |t| {
-                let tenancy = tenancy.clone();
-                async move {
-                    match domain::scheduling::waitlist::sweep(&tenancy, &t.tenant).await {
-                        Ok(0) => {}
-                        Ok(n) => {
-                            metrics::counter!("swiftacare_waitlist_offers_passed_on_total")
-                                .increment(n as u64);
-                        }
-                        Err(e) => {
-                            tracing::warn!(tenant_id = t.tenant.id, error = %e, "waitlist sweep failed");
-                        }
-                    }
-                }
-            })
-            .await;
-    }
 }
 
 async fn shutdown_signal() {

@@ -1324,6 +1324,13 @@ async fn waitlist_offers_expire_and_the_first_accept_wins() {
         offer_of(waiting[loser].clone()).await.is_none(),
         "an expired offer is not open"
     );
+    // Making the offers wrote the job that passes them on when they expire.
+    let expiry_jobs = crate::support::sql_count(
+        app.db_url(),
+        "SELECT count(*) FROM swiftacare_jobs.outbox WHERE kind = 'waitlist.expire' AND status = 'pending'",
+    )
+    .await;
+    assert!(expiry_jobs >= 1, "no waitlist.expire job was scheduled");
     let made = domain::scheduling::waitlist::sweep(&app.tenancy, &t.tenant)
         .await
         .expect("sweep");
@@ -1340,6 +1347,23 @@ async fn waitlist_offers_expire_and_the_first_accept_wins() {
         )
         .await;
     assert_eq!(r.0.status().as_u16(), 201);
+    // The expiry jobs themselves run through the job runner without failing.
+    crate::support::sql(
+        app.db_url(),
+        "UPDATE swiftacare_jobs.outbox SET available_at = now() WHERE kind = 'waitlist.expire' AND status = 'pending'",
+    )
+    .await;
+    let handled = crate::jobs::runner(&app)
+        .poll_once(100)
+        .await
+        .expect("poll");
+    assert!(handled >= 1, "the expiry jobs ran");
+    let failed = crate::support::sql_count(
+        app.db_url(),
+        "SELECT count(*) FROM swiftacare_jobs.outbox WHERE kind = 'waitlist.expire' AND status <> 'done'",
+    )
+    .await;
+    assert_eq!(failed, 0, "every expiry job is done");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -106,6 +106,12 @@ impl Runner {
                     ChunkOutcome::Placed { .. } => Outcome::Done,
                 }
             }
+            domain::scheduling::waitlist::EXPIRE_KIND => {
+                // Idempotent by nature: it records what has expired and offers each freed slot
+                // to clients not yet offered it.
+                domain::scheduling::waitlist::sweep(&self.tenancy, &tenant).await?;
+                Outcome::Done
+            }
             _ => return Err(JobError("unknown_kind")),
         };
         let label = match outcome {
@@ -196,6 +202,7 @@ impl Runner {
 pub fn kind_label(kind: &str) -> &'static str {
     match kind {
         reminders::KIND => reminders::KIND,
+        domain::scheduling::waitlist::EXPIRE_KIND => domain::scheduling::waitlist::EXPIRE_KIND,
         bulk::KIND => bulk::KIND,
         _ => "other",
     }

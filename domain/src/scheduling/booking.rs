@@ -806,7 +806,7 @@ pub async fn transition(
                 super::reminders::schedule(c, tenant.id, &updated).await?;
             }
             if next == Status::Cancelled && row.starts_at > now {
-                waitlist::offer_freed(c, &t, row.provider_id, row.starts_at).await?;
+                waitlist::offer_freed(c, tenant.id, &t, row.provider_id, row.starts_at).await?;
             }
             let reply = present(c, &r, vec![updated]).await?.remove(0);
             audit::record(
@@ -892,7 +892,7 @@ pub async fn reschedule(
             .await?;
             super::reminders::schedule(c, tenant.id, &updated).await?;
             if row.starts_at > Utc::now() {
-                waitlist::offer_freed(c, &t, row.provider_id, row.starts_at).await?;
+                waitlist::offer_freed(c, tenant.id, &t, row.provider_id, row.starts_at).await?;
             }
             let reply = present(c, &r, vec![updated]).await?.remove(0);
             audit::record(

@@ -649,7 +649,8 @@ pub async fn cancel(
                 .await?;
             if let Some(t) = get_type_row(c, series.type_id).await? {
                 for a in &rows {
-                    super::waitlist::offer_freed(c, &t, a.provider_id, a.starts_at).await?;
+                    super::waitlist::offer_freed(c, tenant.id, &t, a.provider_id, a.starts_at)
+                        .await?;
                 }
             }
             audit::record(

@@ -2,8 +2,9 @@
 //! When a matching appointment is cancelled or moved, the first waiting clients (the tenant's
 //! batch size, in joining order) are offered the freed slot. An offer expires; the first to
 //! accept books it — the exclusion constraint decides a race — and the others' offers for that
-//! slot are marked taken. Expired offers pass the slot to the next clients in line
-//! ([`sweep`], run periodically by the server).
+//! slot are marked taken. Expired offers pass the slot to the next clients in line: making
+//! offers writes a `waitlist.expire` job due when they expire, which runs [`sweep`] for the
+//! tenant (nothing scans tenants that have no offers).
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
@@ -84,10 +85,15 @@ pub struct NewEntry {
     pub window_until: DateTime<Utc>,
 }
 
+/// The job that passes expired offers on (see [`sweep`]).
+pub const EXPIRE_KIND: &str = "waitlist.expire";
+
 /// Offers a freed slot (`provider`, `starts_at`, the type's duration) to the next waiting
-/// clients who have not been offered it yet. Runs inside the transaction that freed it.
+/// clients who have not been offered it yet, and schedules the job that passes it on when the
+/// offers expire. Runs inside the transaction that freed it.
 pub async fn offer_freed(
     c: &mut AsyncPgConnection,
+    tenant_id: i64,
     t: &AppointmentType,
     provider: Uuid,
     starts_at: DateTime<Utc>,
@@ -141,6 +147,16 @@ pub async fn offer_freed(
         .load(c)
         .await?;
     let expires_at = (now + Duration::minutes(policy.waitlist_offer_minutes.into())).min(starts_at);
+    if !next.is_empty() {
+        crate::jobs::enqueue(
+            c,
+            tenant_id,
+            EXPIRE_KIND,
+            serde_json::json!({}),
+            expires_at + Duration::seconds(1),
+        )
+        .await?;
+    }
     for entry in &next {
         diesel::insert_into(waitlist_offers::table)
             .values((
@@ -516,7 +532,7 @@ pub async fn sweep(tenancy: &Tenancy, tenant: &TenantRef) -> DomainResult<usize>
                     .first(c)
                     .await?;
                 if let Some(t) = get_type_row(c, type_id).await? {
-                    made += offer_freed(c, &t, provider, starts_at).await?;
+                    made += offer_freed(c, tenant.id, &t, provider, starts_at).await?;
                 }
             }
             if made > 0 {
