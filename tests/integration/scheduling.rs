@@ -921,12 +921,14 @@ async fn weekly_series_keep_local_time_across_daylight_saving() {
             .map(|d| d.timestamp())
             .collect();
         let gaps: HashSet<i64> = utc.windows(2).map(|w| w[1] - w[0]).collect();
-        assert_eq!(
-            gaps,
-            HashSet::from([7 * 86400, 7 * 86400 - 3600, 7 * 86400 + 3600])
-                .intersection(&gaps)
-                .copied()
-                .collect(),
+        // Every gap is a week, or a week an hour shorter or longer.
+        assert!(
+            gaps.is_subset(&HashSet::from([
+                7 * 86400,
+                7 * 86400 - 3600,
+                7 * 86400 + 3600
+            ])),
+            "{zone}: {gaps:?}"
         );
         assert_eq!(
             gaps.len(),
