@@ -222,9 +222,9 @@ fn attempt_of(props: &BasicProperties) -> i32 {
 
 /// Records the outbox row's final state (best effort: the job's effect already committed).
 async fn settle(runner: &Runner, job: &Job, attempts: i32, dead: Option<&str>) {
-    let shard = match runner.tenancy.resolve_id(job.tenant_id).await {
-        Ok(Some(t)) => t.shard,
-        _ => return,
+    let shard = match runner.tenant(job.tenant_id).await {
+        Ok(t) => t.shard,
+        Err(_) => return,
     };
     let r = runner
         .tenancy

@@ -56,20 +56,41 @@ pub enum Outcome {
 pub struct Runner {
     pub tenancy: Tenancy,
     pub mailer: Arc<Mailer>,
+    /// Tenants by registry id for a few seconds: a run of jobs for one tenant (a bulk batch,
+    /// a day's reminders) reads the registry once, not once or twice per job.
+    tenants: moka::future::Cache<i64, tenancy::TenantRef>,
 }
 
 impl Runner {
     pub fn new(tenancy: Tenancy, mailer: Arc<Mailer>) -> Runner {
-        Runner { tenancy, mailer }
+        Runner {
+            tenancy,
+            mailer,
+            tenants: moka::future::Cache::builder()
+                .time_to_live(std::time::Duration::from_secs(5))
+                .max_capacity(10_000)
+                .build(),
+        }
+    }
+
+    /// The job's tenant (cached briefly, as the tenant router's registry cache is).
+    pub async fn tenant(&self, id: i64) -> Result<tenancy::TenantRef, JobError> {
+        if let Some(t) = self.tenants.get(&id).await {
+            return Ok(t);
+        }
+        match self.tenancy.resolve_id(id).await {
+            Ok(Some(t)) => {
+                self.tenants.insert(id, t.clone()).await;
+                Ok(t)
+            }
+            Ok(None) => Err(JobError("unknown_tenant")),
+            Err(_) => Err(JobError("registry_unavailable")),
+        }
     }
 
     /// Runs one job in its tenant. Errors are retried by the caller.
     pub async fn handle(&self, job: &Job) -> Result<Outcome, JobError> {
-        let tenant = match self.tenancy.resolve_id(job.tenant_id).await {
-            Ok(Some(t)) => t,
-            Ok(None) => return Err(JobError("unknown_tenant")),
-            Err(_) => return Err(JobError("registry_unavailable")),
-        };
+        let tenant = self.tenant(job.tenant_id).await?;
         let outcome = match job.kind.as_str() {
             reminders::KIND => {
                 let r: ReminderJob = serde_json::from_value(job.payload.clone())
