@@ -197,7 +197,12 @@ async fn run_with(command: Command, config: &Config, tenancy: &Tenancy) -> anyho
             };
             let mailer = std::sync::Arc::new(config.mailer()?);
             println!("Swiftacare worker: relaying the outbox to RabbitMQ and consuming jobs.");
-            let runner = crate::jobs::Runner::new(tenancy.clone(), mailer);
+            let sms = crate::jobs::sms::WebhookSms::new(
+                std::sync::Arc::new(config.token_signer()?),
+                config.sms_allow_private,
+            );
+            let runner = crate::jobs::Runner::new(tenancy.clone(), mailer)
+                .with_sms(std::sync::Arc::new(sms));
             // Its own /metrics and /healthz on SWIFTACARE_ADDR (give a worker beside `serve`
             // another address).
             let handle = crate::telemetry::metrics_handle();

@@ -48,11 +48,25 @@ pub struct Config {
     pub amqp_url: Option<String>,
     pub redis_prefix: String,
     pub trust_forwarded_for: bool,
+    /// SMS gateways may be on loopback or private networks (tests, an in-house gateway).
+    pub sms_allow_private: bool,
     /// The access-token signing key (≥ 32 bytes); `None` → a key file in `data_dir`.
     pub token_key: Option<Vec<u8>>,
 }
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// `true`/`1` or `false`/`0`; unset means false.
+fn flag(env: Env, name: &'static str) -> Result<bool, ConfigError> {
+    match var(env, name).as_deref() {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(_) => Err(ConfigError {
+            var: name,
+            problem: "must be true or false".into(),
+        }),
+    }
+}
 
 fn var(env: Env, name: &'static str) -> Option<String> {
     env(name)
@@ -268,16 +282,8 @@ impl Config {
                 }
                 p
             },
-            trust_forwarded_for: match var(env, "SWIFTACARE_TRUST_FORWARDED_FOR").as_deref() {
-                None | Some("false") | Some("0") => false,
-                Some("true") | Some("1") => true,
-                Some(_) => {
-                    return Err(ConfigError {
-                        var: "SWIFTACARE_TRUST_FORWARDED_FOR",
-                        problem: "must be true or false".into(),
-                    });
-                }
-            },
+            trust_forwarded_for: flag(env, "SWIFTACARE_TRUST_FORWARDED_FOR")?,
+            sms_allow_private: flag(env, "SWIFTACARE_SMS_ALLOW_PRIVATE")?,
             token_key: match var(env, "SWIFTACARE_TOKEN_KEY") {
                 None => None,
                 Some(k) => {

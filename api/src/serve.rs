@@ -24,10 +24,13 @@ pub async fn serve(config: &Config, tenancy: Tenancy) -> anyhow::Result<()> {
     });
     // Without a broker, this process runs the job outbox itself (`swiftacare worker` does it
     // over RabbitMQ when SWIFTACARE_AMQP_URL is set).
+    let sms = crate::jobs::sms::WebhookSms::new(state.signer.clone(), config.sms_allow_private);
     let embedded_jobs = config.amqp_url.is_none().then(|| {
         tracing::info!("no SWIFTACARE_AMQP_URL: running jobs from the outbox in this process");
         tokio::spawn(
-            crate::jobs::Runner::new(state.tenancy.clone(), state.mailer.clone()).run_embedded(),
+            crate::jobs::Runner::new(state.tenancy.clone(), state.mailer.clone())
+                .with_sms(std::sync::Arc::new(sms))
+                .run_embedded(),
         )
     });
     let endpoint = app::build(state, config.max_body_bytes, web_dir);

@@ -25,6 +25,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         version -> Int4,
+        phone -> Nullable<Text>,
+        sms_reminders -> Bool,
     }
 }
 

@@ -199,14 +199,14 @@ async fn reminders_follow_the_tenant_policy() {
         .get("pol", Some(&t.admin_token), "/api/v1/scheduling/policy")
         .await;
     let tag = etag_of(&r);
-    // SMS has no sender yet: refused with a clear reason; bad offsets named.
+    // An unknown channel and bad offsets: both named.
     let r = app
         .patch(
             "pol",
             &t.admin_token,
             "/api/v1/scheduling/policy",
             Some(&tag),
-            json!({"reminder_channels": ["sms"], "reminder_offsets_minutes": [0]}),
+            json!({"reminder_channels": ["fax"], "reminder_offsets_minutes": [0]}),
         )
         .await;
     let p = crate::support::problem(r, 422).await;
@@ -589,5 +589,245 @@ async fn broker_restart_and_killed_worker_lose_or_repeat_no_reminder() {
     assert!(
         expected - sent as usize <= 16,
         "only the killed worker's in-flight reminders may be unconfirmed: {sent}/{expected}"
+    );
+}
+
+/// What the test SMS gateway received: the signature header, the idempotency key, the body.
+type Received = Arc<std::sync::Mutex<Vec<(String, String, serde_json::Value, Vec<u8>)>>>;
+
+/// A tenant's SMS gateway on loopback: records each POST to `/sms` and answers 202.
+async fn sms_gateway() -> (String, Received) {
+    use poem::{EndpointExt, Route, Server, handler, listener::TcpListener, post, web::Data};
+    #[handler]
+    async fn take(req: &poem::Request, body: poem::Body, seen: Data<&Received>) -> poem::Response {
+        let header = |n: &str| {
+            req.headers()
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let bytes = body.into_vec().await.unwrap_or_default();
+        let json = serde_json::from_slice(&bytes).unwrap_or_default();
+        seen.0.lock().expect("lock").push((
+            header("swiftacare-signature"),
+            header("idempotency-key"),
+            json,
+            bytes,
+        ));
+        poem::Response::builder()
+            .status(poem::http::StatusCode::ACCEPTED)
+            .finish()
+    }
+    let seen: Received = Arc::default();
+    let port = crate::idp::free_port();
+    let app = Route::new().at("/sms", post(take)).data(seen.clone());
+    tokio::spawn(Server::new(TcpListener::bind(format!("127.0.0.1:{port}"))).run(app));
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    (format!("http://127.0.0.1:{port}/sms"), seen)
+}
+
+async fn field_errors(r: poem::test::TestResponse) -> Vec<String> {
+    let p = crate::support::problem(r, 422).await;
+    p["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sms_reminders_go_signed_to_the_gateway_once_and_only_with_consent() {
+    use hmac::{Hmac, Mac};
+    use swiftacare_api::jobs::sms::WebhookSms;
+    const SECRET: &str = "a-gateway-secret-of-at-least-32-chars";
+    let signer = Arc::new(domain::identity::tokens::TokenSigner::new(&[7u8; 32]).expect("signer"));
+    let app = TestApp::with(|s| s.signer = signer.clone()).await;
+    let t = app.tenant("sms").await;
+    let cal = calendar(&app, &t, "s", "America/Toronto").await;
+    let (url, seen) = sms_gateway().await;
+    let policy = "/api/v1/scheduling/policy";
+    let tag = etag_of(&app.get("sms", Some(&t.admin_token), policy).await);
+    // Refused, each naming its field, nothing changed: SMS without a gateway, a gateway
+    // without its secret, a URL that is not http(s), a secret too short.
+    for (patch, field) in [
+        (
+            json!({"reminder_channels": ["email", "sms"]}),
+            "/reminder_channels",
+        ),
+        (json!({"sms_webhook_url": url}), "/sms_webhook_secret"),
+        (
+            json!({"sms_webhook_url": "ftp://gw.example/x", "sms_webhook_secret": SECRET}),
+            "/sms_webhook_url",
+        ),
+        (
+            json!({"reminder_channels": ["sms", "sms"]}),
+            "/reminder_channels",
+        ),
+    ] {
+        let r = app
+            .patch("sms", &t.admin_token, policy, Some(&tag), patch.clone())
+            .await;
+        assert!(field_errors(r).await.contains(&field.to_owned()), "{patch}");
+    }
+    let r = app
+        .patch(
+            "sms",
+            &t.admin_token,
+            policy,
+            Some(&tag),
+            json!({"sms_webhook_url": url, "sms_webhook_secret": "short"}),
+        )
+        .await;
+    assert_eq!(r.0.status().as_u16(), 400, "poem's length check");
+    let r = app
+        .patch(
+            "sms",
+            &t.admin_token,
+            policy,
+            Some(&tag),
+            json!({"reminder_channels": ["email", "sms"], "reminder_offsets_minutes": [120],
+                   "sms_webhook_url": url, "sms_webhook_secret": SECRET}),
+        )
+        .await;
+    assert_eq!(r.0.status().as_u16(), 200);
+    let p = body(r).await;
+    assert_eq!(p["sms_webhook_secret_set"], true);
+    assert!(
+        !p.to_string().contains(SECRET),
+        "the secret is never returned"
+    );
+
+    // Phone numbers are checked and kept in E.164; consent needs a number.
+    let (texted, not_asked) = (
+        client(&app, &t, "texted").await,
+        client(&app, &t, "plain").await,
+    );
+    let person = |id: &str| format!("/api/v1/people/{id}");
+    let tag = etag_of(&app.get("sms", Some(&t.admin_token), &person(&texted)).await);
+    for (patch, field) in [
+        (json!({"phone": "416 555 0123"}), "/phone"),
+        (json!({"sms_reminders": true}), "/sms_reminders"),
+    ] {
+        let r = app
+            .patch("sms", &t.admin_token, &person(&texted), Some(&tag), patch)
+            .await;
+        assert_eq!(field_errors(r).await, vec![field.to_owned()]);
+    }
+    let r = app
+        .patch(
+            "sms",
+            &t.admin_token,
+            &person(&texted),
+            Some(&tag),
+            json!({"phone": "+1 (416) 555-0123", "sms_reminders": true}),
+        )
+        .await;
+    assert_eq!(r.0.status().as_u16(), 200);
+    let p = body(r).await;
+    assert_eq!(
+        (p["phone"].as_str(), p["sms_reminders"].as_bool()),
+        (Some("+14165550123"), Some(true))
+    );
+    let tag = etag_of(
+        &app.get("sms", Some(&t.admin_token), &person(&not_asked))
+            .await,
+    );
+    let r = app
+        .patch(
+            "sms",
+            &t.admin_token,
+            &person(&not_asked),
+            Some(&tag),
+            json!({"phone": "+44 7911 123456"}),
+        )
+        .await;
+    assert_eq!(r.0.status().as_u16(), 200);
+
+    let mut ids = Vec::new();
+    for (who, minutes) in [(&texted, 600), (&not_asked, 660)] {
+        let r = book_as(
+            &app,
+            "sms",
+            &t.admin_token,
+            &cal.provider,
+            Some(who),
+            &cal.type_id,
+            at(4, minutes),
+        )
+        .await;
+        assert_eq!(r.0.status().as_u16(), 201);
+        ids.push(body(r).await["id"].as_str().expect("id").to_owned());
+    }
+    all_due(&app).await;
+    let texting = runner(&app).with_sms(Arc::new(WebhookSms::new(signer.clone(), true)));
+    assert_eq!(
+        texting.poll_once(100).await.expect("poll"),
+        4,
+        "email + sms for each"
+    );
+    assert_eq!(texting.poll_once(100).await.expect("poll"), 0);
+    {
+        let got = seen.lock().expect("lock");
+        assert_eq!(got.len(), 1, "one text: only the client who agreed");
+        let (signature, key, json, raw) = &got[0];
+        assert_eq!(json["to"], "+14165550123");
+        let text = json["text"].as_str().expect("text");
+        assert!(
+            text.contains("Prov Test") && !text.contains("Session"),
+            "{text}"
+        );
+        assert_eq!(json["message_id"].as_str(), Some(key.as_str()));
+        // The gateway can check the signature with the secret alone.
+        let (t_part, v1) = signature.split_once(",v1=").expect("t=…,v1=…");
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).expect("key");
+        mac.update(format!("{}.", t_part.trim_start_matches("t=")).as_bytes());
+        mac.update(raw);
+        mac.verify_slice(&hex::decode(v1).expect("hex"))
+            .expect("signature verifies");
+    }
+    let log = reminder_log(&app, &t, &ids[0]).await;
+    assert_eq!(
+        log.iter().filter(|(s, _)| s == "sent").count(),
+        2,
+        "{log:?}"
+    );
+    let log = reminder_log(&app, &t, &ids[1]).await;
+    assert!(
+        log.contains(&("skipped".into(), Some("no_consent".into()))),
+        "{log:?}"
+    );
+
+    // The same gateway on loopback, with private addresses not allowed (production's
+    // default): nothing leaves, and the log says why.
+    let r = book_as(
+        &app,
+        "sms",
+        &t.admin_token,
+        &cal.provider,
+        Some(&texted),
+        &cal.type_id,
+        at(5, 600),
+    )
+    .await;
+    assert_eq!(r.0.status().as_u16(), 201);
+    let id = body(r).await["id"].as_str().expect("id").to_owned();
+    all_due(&app).await;
+    let strict = runner(&app).with_sms(Arc::new(WebhookSms::new(signer, false)));
+    assert_eq!(strict.poll_once(100).await.expect("poll"), 2);
+    assert_eq!(seen.lock().expect("lock").len(), 1);
+    let log = reminder_log(&app, &t, &id).await;
+    assert!(
+        log.contains(&("failed".into(), Some("sms_address_refused".into()))),
+        "{log:?}"
     );
 }

@@ -55,6 +55,11 @@ pub struct Person {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
+    /// Mobile number (E.164) for SMS reminders.
+    #[oai(skip_serializing_if_is_none)]
+    pub phone: Option<String>,
+    /// The person agreed to appointment reminders by text message.
+    pub sms_reminders: bool,
 }
 
 impl From<model::Person> for Person {
@@ -77,6 +82,8 @@ impl From<model::Person> for Person {
             created_at: p.created_at,
             updated_at: p.updated_at,
             version: p.version,
+            phone: p.phone,
+            sms_reminders: p.sms_reminders,
         }
     }
 }
@@ -104,6 +111,12 @@ pub struct UpdatePerson {
     /// `null` detaches the person from any department.
     pub department_id: MaybeUndefined<Uuid>,
     pub status: Option<PersonStatus>,
+    /// Mobile number with its country code (`+1 416 555 0123`); stored in E.164. `null` removes
+    /// it.
+    #[oai(validator(max_length = 40))]
+    pub phone: MaybeUndefined<String>,
+    /// Record the person's consent (or its withdrawal) to reminders by text message.
+    pub sms_reminders: Option<bool>,
 }
 
 #[derive(Object)]
@@ -259,8 +272,15 @@ impl PeopleApi {
             MaybeUndefined::Null => Some(None),
             MaybeUndefined::Value(e) => f.check("/email", model::Email::parse(e)).map(Some),
         };
+        let phone = match &body.phone {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(n) => f.check("/phone", model::Phone::parse(n)).map(Some),
+        };
         f.finish()?;
         let patch = model::PersonPatch {
+            phone,
+            sms_reminders: body.sms_reminders,
             given_name,
             family_name,
             email,

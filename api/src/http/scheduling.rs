@@ -69,11 +69,17 @@ pub struct SchedulingPolicy {
     pub reminders_enabled: bool,
     /// Minutes before the start each reminder goes out (at most 5; default 2880 and 120).
     pub reminder_offsets_minutes: Vec<i32>,
-    /// How reminders go out: `email` (SMS is not available yet).
+    /// How reminders go out: `email` and/or `sms` (text messages, to clients who agreed to them
+    /// and have a phone number, through the tenant's SMS gateway).
     pub reminder_channels: Vec<String>,
     /// The reminder text; `{provider}`, `{date}`, `{time}` and `{zone}` are filled in, and
     /// nothing else about the appointment is ever added.
     pub reminder_template: String,
+    /// The tenant's SMS gateway: each text is POSTed there as JSON, signed (see docs/SCHEDULING.md).
+    #[oai(skip_serializing_if_is_none)]
+    pub sms_webhook_url: Option<String>,
+    /// Whether the gateway's signing secret is set (the secret itself is never returned).
+    pub sms_webhook_secret_set: bool,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
 }
@@ -92,6 +98,8 @@ impl From<model::Policy> for SchedulingPolicy {
             reminder_offsets_minutes: p.reminder_offsets_minutes,
             reminder_channels: p.reminder_channels,
             reminder_template: p.reminder_template,
+            sms_webhook_url: p.sms_webhook_url,
+            sms_webhook_secret_set: p.sms_webhook_secret.is_some(),
             updated_at: p.updated_at,
             version: p.version,
         }
@@ -114,6 +122,13 @@ pub struct UpdateSchedulingPolicy {
     pub reminder_channels: Option<Vec<String>>,
     #[oai(validator(max_length = 1000))]
     pub reminder_template: Option<String>,
+    /// The tenant's SMS gateway URL (http or https); `null` removes it and its secret.
+    #[oai(validator(max_length = 500))]
+    pub sms_webhook_url: MaybeUndefined<String>,
+    /// The secret the gateway checks our HMAC-SHA256 signatures with (32–256 characters).
+    /// Write-only: stored sealed, never returned.
+    #[oai(validator(min_length = 32, max_length = 256))]
+    pub sms_webhook_secret: Option<String>,
 }
 
 #[derive(ApiResponse)]
@@ -553,8 +568,16 @@ impl SchedulingApi {
             reminders_enabled: b.reminders_enabled,
             reminder_offsets_minutes: b.reminder_offsets_minutes,
             reminder_channels: b.reminder_channels,
-            sms_webhook_url: None,
+            sms_webhook_url: match b.sms_webhook_url {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(u) => Some(Some(u.trim().to_owned())),
+            },
             reminder_template: b.reminder_template,
+            sms_webhook_secret: match b.sms_webhook_secret {
+                Some(s) => Some(Some(state.signer.sealer().seal(s.as_bytes())?)),
+                None => None,
+            },
         };
         Ok(policy_ok(
             setup::update_policy(&state.tenancy, &tenant, &auth.0.principal, version, patch)

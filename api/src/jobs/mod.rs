@@ -12,6 +12,7 @@
 //! tenant's `processed_jobs`), so a job delivered twice has one effect.
 
 pub mod amqp;
+pub mod sms;
 
 use std::sync::Arc;
 
@@ -59,6 +60,8 @@ pub struct Runner {
     /// Tenants by registry id for a few seconds: a run of jobs for one tenant (a bulk batch,
     /// a day's reminders) reads the registry once, not once or twice per job.
     tenants: moka::future::Cache<i64, tenancy::TenantRef>,
+    /// Texts (`None`: SMS reminders fail with `no_sender`).
+    sms: Option<Arc<dyn sms::SmsSender>>,
 }
 
 impl Runner {
@@ -70,7 +73,14 @@ impl Runner {
                 .time_to_live(std::time::Duration::from_secs(5))
                 .max_capacity(10_000)
                 .build(),
+            sms: None,
         }
+    }
+
+    /// Sends SMS reminders with `sender` (serve and worker use [`sms::WebhookSms`]).
+    pub fn with_sms(mut self, sender: Arc<dyn sms::SmsSender>) -> Runner {
+        self.sms = Some(sender);
+        self
     }
 
     /// The job's tenant (cached briefly, as the tenant router's registry cache is).
@@ -110,6 +120,19 @@ impl Runner {
                                 )
                                 .await
                                 .map_err(|_| "mail_error"),
+                            ("sms", Some(to)) => match (&self.sms, &m.gateway) {
+                                (Some(sender), Some(gateway)) => {
+                                    sender
+                                        .send(sms::Sms {
+                                            to,
+                                            text: &m.text,
+                                            message_id: &m.message_id,
+                                            gateway,
+                                        })
+                                        .await
+                                }
+                                _ => Err("no_sender"),
+                            },
                             _ => Err("no_sender"),
                         };
                         reminders::finish(&self.tenancy, &tenant, m.delivery_id, sent).await?;

@@ -42,7 +42,7 @@ impl Sealer {
         }
     }
 
-    pub(crate) fn seal(&self, plain: &[u8]) -> DomainResult<Vec<u8>> {
+    pub fn seal(&self, plain: &[u8]) -> DomainResult<Vec<u8>> {
         let mut nonce = [0u8; 24];
         rand::rngs::OsRng
             .try_fill_bytes(&mut nonce)
@@ -54,7 +54,7 @@ impl Sealer {
         Ok([nonce.as_slice(), &ct].concat())
     }
 
-    pub(crate) fn open(&self, sealed: &[u8]) -> DomainResult<Vec<u8>> {
+    pub fn open(&self, sealed: &[u8]) -> DomainResult<Vec<u8>> {
         if sealed.len() < 24 {
             return Err(DomainError::Internal("sealed secret too short".into()));
         }

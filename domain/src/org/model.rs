@@ -39,6 +39,30 @@ impl Name {
     }
 }
 
+/// A mobile number, checked against the numbering plans of `phonenumber` (Google's
+/// libphonenumber data) and kept in E.164 form (`+14165550123`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(raw: &str) -> Result<Phone, String> {
+        const HINT: &str = "must be an international phone number starting with + and the country code, e.g. +1 416 555 0123";
+        let t = raw.trim();
+        if !t.starts_with('+') || t.len() > 40 {
+            return Err(HINT.into());
+        }
+        match phonenumber::parse(None, t) {
+            Ok(n) if phonenumber::is_valid(&n) => {
+                Ok(Phone(n.format().mode(phonenumber::Mode::E164).to_string()))
+            }
+            _ => Err(HINT.into()),
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PersonName {
     pub given: Name,
@@ -103,6 +127,10 @@ pub struct Person {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
+    /// Mobile number in E.164 form, for SMS reminders.
+    pub phone: Option<String>,
+    /// The person agreed to reminders by text message.
+    pub sms_reminders: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -120,6 +148,8 @@ pub struct PersonPatch {
     pub email: Option<Option<Email>>,
     pub department_id: Option<Option<Uuid>>,
     pub status: Option<PersonStatus>,
+    pub phone: Option<Option<Phone>>,
+    pub sms_reminders: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -144,6 +174,22 @@ mod tests {
         assert!(Email::parse("a.b@example.org").is_ok());
         for bad in ["", "a", "a@", "@b", "a b@c.d", "a@b@c"] {
             assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn phones_are_international_and_kept_in_e164() {
+        assert_eq!(
+            Phone::parse(" +1 (416) 555-0123 ").map(|p| p.as_str().to_owned()),
+            Ok("+14165550123".into())
+        );
+        assert_eq!(
+            Phone::parse("+44 7911 123456").map(|p| p.as_str().to_owned()),
+            Ok("+447911123456".into())
+        );
+        // National form (no country), not a number, too short for its plan.
+        for bad in ["416 555 0123", "+", "+1 abc", "+1 416", "", "+999 1234567"] {
+            assert!(Phone::parse(bad).is_err(), "{bad}");
         }
     }
 }

@@ -50,6 +50,8 @@ struct PersonRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     version: i32,
+    phone: Option<String>,
+    sms_reminders: bool,
 }
 
 impl From<PersonRow> for Person {
@@ -65,6 +67,8 @@ impl From<PersonRow> for Person {
             created_at: r.created_at,
             updated_at: r.updated_at,
             version: r.version,
+            phone: r.phone,
+            sms_reminders: r.sms_reminders,
         }
     }
 }
@@ -362,6 +366,10 @@ pub async fn update_person(
                 .map(|e| people::email.eq(e.as_ref().map(|e| e.as_str().to_owned()))),
             p.department_id.map(|d| people::department_id.eq(d)),
             p.status.map(|s| people::status.eq(s.as_str())),
+            p.phone
+                .as_ref()
+                .map(|n| people::phone.eq(n.as_ref().map(|n| n.as_str().to_owned()))),
+            p.sms_reminders.map(|v| people::sms_reminders.eq(v)),
             people::version.eq(people::version + 1),
             people::updated_at.eq(diesel::dsl::now),
         ))

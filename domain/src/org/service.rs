@@ -392,6 +392,16 @@ pub async fn update_person(
                     ));
                 }
             }
+            let phone_after = match &patch.phone {
+                Some(n) => n.is_some(),
+                None => current.phone.is_some(),
+            };
+            if patch.sms_reminders.unwrap_or(current.sms_reminders) && !phone_after {
+                return Err(DomainError::invalid(
+                    "/sms_reminders",
+                    "text-message reminders need a phone number",
+                ));
+            }
             let person = repo::update_person(c, id, expected_version, &patch)
                 .await?
                 .ok_or(DomainError::PreconditionFailed {

@@ -68,6 +68,8 @@ pub struct Policy {
     pub reminder_channels: Vec<String>,
     pub sms_webhook_url: Option<String>,
     pub reminder_template: String,
+    /// Sealed with the server key ([`crate::identity::mfa::Sealer`]); never returned.
+    pub sms_webhook_secret: Option<Vec<u8>>,
 }
 
 #[derive(Clone, Debug, Default, AsChangeset)]
@@ -85,6 +87,8 @@ pub struct PolicyPatch {
     pub reminder_channels: Option<Vec<String>>,
     pub sms_webhook_url: Option<Option<String>>,
     pub reminder_template: Option<String>,
+    /// Sealed by the caller ([`crate::identity::mfa::Sealer::seal`]).
+    pub sms_webhook_secret: Option<Option<Vec<u8>>>,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable)]

@@ -74,13 +74,29 @@ pub async fn schedule(
     Ok(n)
 }
 
+/// The tenant's SMS gateway, for an `sms` message.
+#[derive(Clone)]
+pub struct SmsGateway {
+    pub url: String,
+    /// The signing secret, sealed ([`crate::identity::mfa::Sealer::open`] opens it).
+    pub sealed_secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for SmsGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SmsGateway(…)")
+    }
+}
+
 /// What the runner must send, once.
 #[derive(Clone, Debug)]
 pub struct Message {
     pub delivery_id: Uuid,
     pub channel: String,
-    /// E-mail address (email) or the SMS webhook URL (sms).
+    /// E-mail address (email) or E.164 phone number (sms).
     pub to: Option<String>,
+    /// Set for `sms`.
+    pub gateway: Option<SmsGateway>,
     pub subject: String,
     pub text: String,
     /// A stable id (the delivery's), so a transport can deduplicate.
@@ -180,28 +196,34 @@ pub async fn begin(
                 }
                 return Ok(Begin::Skipped(reason));
             };
-            let (client_email,): (Option<String>,) = people::table
-                .find(a.client_id)
-                .select((people::email,))
-                .first(c)
-                .await?;
+            let (client_email, phone, sms_ok): (Option<String>, Option<String>, bool) =
+                people::table
+                    .find(a.client_id)
+                    .select((people::email, people::phone, people::sms_reminders))
+                    .first(c)
+                    .await?;
             let (g, f): (String, String) = people::table
                 .find(a.provider_id)
                 .select((people::given_name, people::family_name))
                 .first(c)
                 .await?;
-            let to = match r.channel.as_str() {
-                "email" => client_email,
-                _ => policy.sms_webhook_url.clone(),
+            let gateway = match (&policy.sms_webhook_url, &policy.sms_webhook_secret) {
+                (Some(url), Some(secret)) => Some(SmsGateway {
+                    url: url.clone(),
+                    sealed_secret: secret.clone(),
+                }),
+                _ => None,
+            };
+            let (to, gateway, missing) = match r.channel.as_str() {
+                "email" => (client_email, None, "no_address"),
+                // Texts only to clients who agreed to them (consent recorded on their entry).
+                _ if !sms_ok => (None, None, "no_consent"),
+                _ if gateway.is_none() => (None, None, "no_sms_gateway"),
+                _ => (phone, gateway, "no_phone"),
             };
             if to.is_none() {
-                let reason = if r.channel == "email" {
-                    "no_address"
-                } else {
-                    "no_sms_gateway"
-                };
-                record(c, job_id, r, "skipped", Some(reason)).await?;
-                return Ok(Begin::Skipped(reason));
+                record(c, job_id, r, "skipped", Some(missing)).await?;
+                return Ok(Begin::Skipped(missing));
             }
             let Some(delivery_id) = record(c, job_id, r, "sending", None).await? else {
                 // The same reminder (appointment, offset, channel, start) was already handled.
@@ -217,6 +239,7 @@ pub async fn begin(
                 delivery_id,
                 channel: r.channel.clone(),
                 to,
+                gateway,
                 subject: "Appointment reminder".into(),
                 text,
                 message_id: format!("{delivery_id}@swiftacare"),

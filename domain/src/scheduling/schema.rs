@@ -18,6 +18,7 @@ diesel::table! {
         reminder_channels -> Array<Text>,
         sms_webhook_url -> Nullable<Text>,
         reminder_template -> Text,
+        sms_webhook_secret -> Nullable<Bytea>,
     }
 }
 

@@ -126,19 +126,24 @@ pub async fn update_policy(
             );
         }
     }
-    // SMS (a webhook to the tenant's gateway) has its column but no sender yet.
-    if let Some(channels) = &patch.reminder_channels
-        && (channels.is_empty() || channels.iter().any(|c| c != "email"))
-    {
-        check.fail(
-            "/reminder_channels",
-            "only email is available (SMS reminders are not available yet)",
-        );
+    if let Some(channels) = &patch.reminder_channels {
+        let mut seen = channels.clone();
+        seen.sort_unstable();
+        seen.dedup();
+        if channels.is_empty()
+            || seen.len() != channels.len()
+            || channels.iter().any(|c| c != "email" && c != "sms")
+        {
+            check.fail(
+                "/reminder_channels",
+                "one or both of email and sms, each at most once",
+            );
+        }
     }
     if let Some(Some(url)) = &patch.sms_webhook_url
-        && !(url.starts_with("https://") || url.starts_with("http://"))
+        && let Err(why) = gateway_url(url)
     {
-        check.fail("/sms_webhook_url", "must be an http(s) URL");
+        check.fail("/sms_webhook_url", why);
     }
     if let Some(t) = &patch.reminder_template
         && (t.trim().is_empty() || t.chars().count() > 1000)
@@ -155,6 +160,37 @@ pub async fn update_policy(
                     current: current.version,
                 });
             }
+            let mut patch = patch;
+            // The gateway's secret belongs to its URL: removing the URL removes it.
+            if patch.sms_webhook_url == Some(None) {
+                patch.sms_webhook_secret = Some(None);
+            }
+            let url_after = patch
+                .sms_webhook_url
+                .clone()
+                .unwrap_or(current.sms_webhook_url.clone());
+            let secret_after = match &patch.sms_webhook_secret {
+                Some(s) => s.is_some(),
+                None => current.sms_webhook_secret.is_some(),
+            };
+            let channels_after = patch
+                .reminder_channels
+                .as_ref()
+                .unwrap_or(&current.reminder_channels);
+            let mut check = Check::default();
+            if channels_after.iter().any(|c| c == "sms") && url_after.is_none() {
+                check.fail(
+                    "/reminder_channels",
+                    "SMS reminders need the tenant's SMS gateway (sms_webhook_url)",
+                );
+            }
+            if url_after.is_some() && !secret_after {
+                check.fail(
+                    "/sms_webhook_secret",
+                    "the SMS gateway needs a signing secret (32 to 256 characters)",
+                );
+            }
+            check.done()?;
             let updated = diesel::update(scheduling_policy::table)
                 .filter(scheduling_policy::version.eq(expected_version))
                 .set((
@@ -169,6 +205,22 @@ pub async fn update_policy(
             Ok(updated)
         })
         .await
+}
+
+/// Where SMS reminders are POSTed: an absolute http(s) URL with a host and no credentials.
+/// (Which addresses it may reach is the sender's decision, at send time.)
+fn gateway_url(raw: &str) -> Result<(), &'static str> {
+    let u = url::Url::parse(raw).map_err(|_| "must be an absolute http(s) URL")?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+        return Err("must be an absolute http(s) URL");
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err("must not carry credentials (the signing secret authenticates us)");
+    }
+    if raw.len() > 500 {
+        return Err("must be at most 500 characters");
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

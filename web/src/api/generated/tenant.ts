@@ -2093,6 +2093,10 @@ export interface components {
             /** Format: uuid */
             id: string;
             kind: components["schemas"]["PersonKind"];
+            /** @description Mobile number (E.164) for SMS reminders. */
+            phone?: string;
+            /** @description The person agreed to appointment reminders by text message. */
+            sms_reminders: boolean;
             status: components["schemas"]["PersonStatus"];
             /** Format: date-time */
             updated_at: string;
@@ -2252,7 +2256,10 @@ export interface components {
              * @description Waitlists one client may wait on at once (0–50).
              */
             max_waitlist_entries_per_client: number;
-            /** @description How reminders go out: `email` (SMS is not available yet). */
+            /**
+             * @description How reminders go out: `email` and/or `sms` (text messages, to clients who agreed to them
+             *     and have a phone number, through the tenant's SMS gateway).
+             */
             reminder_channels: string[];
             /** @description Minutes before the start each reminder goes out (at most 5; default 2880 and 120). */
             reminder_offsets_minutes: number[];
@@ -2263,6 +2270,10 @@ export interface components {
             reminder_template: string;
             /** @description Send appointment reminders. */
             reminders_enabled: boolean;
+            /** @description Whether the gateway's signing secret is set (the secret itself is never returned). */
+            sms_webhook_secret_set: boolean;
+            /** @description The tenant's SMS gateway: each text is POSTed there as JSON, signed (see docs/SCHEDULING.md). */
+            sms_webhook_url?: string;
             /** Format: date-time */
             updated_at: string;
             /** Format: int32 */
@@ -2579,6 +2590,13 @@ export interface components {
             email?: string;
             family_name?: string;
             given_name?: string;
+            /**
+             * @description Mobile number with its country code (`+1 416 555 0123`); stored in E.164. `null` removes
+             *     it.
+             */
+            phone?: string;
+            /** @description Record the person's consent (or its withdrawal) to reminders by text message. */
+            sms_reminders?: boolean;
             status?: components["schemas"]["PersonStatus"];
         };
         /** UpdateSchedulingPolicy */
@@ -2595,6 +2613,13 @@ export interface components {
             reminder_offsets_minutes?: number[];
             reminder_template?: string;
             reminders_enabled?: boolean;
+            /**
+             * @description The secret the gateway checks our HMAC-SHA256 signatures with (32–256 characters).
+             *     Write-only: stored sealed, never returned.
+             */
+            sms_webhook_secret?: string;
+            /** @description The tenant's SMS gateway URL (http or https); `null` removes it and its secret. */
+            sms_webhook_url?: string;
             /** Format: int32 */
             waitlist_offer_batch?: number;
             /** Format: int32 */
