@@ -831,3 +831,119 @@ async fn sms_reminders_go_signed_to_the_gateway_once_and_only_with_consent() {
         "{log:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn waitlist_offers_are_emailed_once_and_not_once_taken() {
+    use domain::identity::{Role, RoleGrant};
+    let app = TestApp::new().await;
+    let t = app.tenant("wlm").await;
+    let cal = calendar(&app, &t, "w", "Europe/London").await;
+    let policy = "/api/v1/scheduling/policy";
+    let tag = etag_of(&app.get("wlm", Some(&t.admin_token), policy).await);
+    let r = app
+        .patch(
+            "wlm",
+            &t.admin_token,
+            policy,
+            Some(&tag),
+            json!({"waitlist_offer_batch": 1}),
+        )
+        .await;
+    assert_eq!(r.0.status().as_u16(), 200);
+    // Two slots held by others; two clients wait, in order.
+    let mut held = Vec::new();
+    for (i, minutes) in [(0, 600), (1, 720)] {
+        let holder = client(&app, &t, &format!("holder{i}")).await;
+        let r = book_as(
+            &app,
+            "wlm",
+            &t.admin_token,
+            &cal.provider,
+            Some(&holder),
+            &cal.type_id,
+            at(6, minutes),
+        )
+        .await;
+        assert_eq!(r.0.status().as_u16(), 201);
+        let tag = etag_of(&r);
+        held.push((body(r).await["id"].as_str().expect("id").to_owned(), tag));
+    }
+    let mut waiting = Vec::new();
+    for i in 0..2 {
+        let p = app
+            .person(&t, "client", "Wait", &format!("w{i}@wlm.test"), None)
+            .await;
+        let token = app
+            .account(
+                &t,
+                &p,
+                &[RoleGrant {
+                    role: Role::Client,
+                    department_id: None,
+                }],
+            )
+            .await;
+        let r = app
+            .post(
+                "wlm",
+                Some(&token),
+                "/api/v1/waitlist",
+                json!({"provider_id": cal.provider, "type_id": cal.type_id,
+                   "window_from": at(6, 0).to_rfc3339(), "window_until": at(7, 0).to_rfc3339()}),
+            )
+            .await;
+        assert_eq!(r.0.status().as_u16(), 201);
+        waiting.push(token);
+    }
+    let cancel = |(id, tag): (String, String)| {
+        let (app, t) = (&app, &t);
+        async move {
+            let r = send(
+                app,
+                Method::POST,
+                "wlm",
+                &t.admin_token,
+                &format!("/api/v1/appointments/{id}/transitions"),
+                Some(&tag),
+                Some(json!({"action": "cancel"})),
+            )
+            .await;
+            assert_eq!(r.0.status().as_u16(), 200);
+        }
+    };
+    // The first slot frees; the first client accepts in the app before the mail job runs:
+    // no mail for an offer already taken.
+    cancel(held[0].clone()).await;
+    let v = body(app.get("wlm", Some(&waiting[0]), "/api/v1/waitlist").await).await;
+    let offer = v[0]["offers"][0]["id"].as_str().expect("offer").to_owned();
+    let r = app
+        .post(
+            "wlm",
+            Some(&waiting[0]),
+            &format!("/api/v1/waitlist/offers/{offer}/accept"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.0.status().as_u16(), 201, "accepted");
+    let jobs = runner(&app);
+    assert!(jobs.poll_once(100).await.expect("poll") >= 1);
+    assert!(
+        mails_to(&app, "w0@wlm.test").is_empty(),
+        "taken before the mail: none"
+    );
+    // The second slot frees: the next client in line is told, once.
+    cancel(held[1].clone()).await;
+    assert!(jobs.poll_once(100).await.expect("poll") >= 1);
+    assert_eq!(jobs.poll_once(100).await.expect("poll"), 0);
+    let mails = mails_to(&app, "w1@wlm.test");
+    assert_eq!(mails.len(), 1, "one offer, one mail");
+    let m = &mails[0];
+    // 12:00 UTC in June-ish or winter: the provider's zone is named either way.
+    assert!(
+        m.contains("A time has opened up with Prov Test") && m.contains("(Europe/London)"),
+        "{m}"
+    );
+    assert!(m.contains("held for you until"), "{m}");
+    assert!(!m.contains("Session"), "no service name: {m}");
+    assert!(mails_to(&app, "w0@wlm.test").is_empty());
+}

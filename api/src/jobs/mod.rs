@@ -19,6 +19,7 @@ use std::sync::Arc;
 use domain::jobs::{self, Job};
 use domain::scheduling::bulk::place::{self as bulk, ChunkJob, ChunkOutcome};
 use domain::scheduling::reminders::{self, Begin, ReminderJob};
+use domain::scheduling::waitlist;
 use tenancy::{DoorError, Tenancy};
 
 use crate::mail::Mailer;
@@ -150,10 +151,36 @@ impl Runner {
                     ChunkOutcome::Placed { .. } => Outcome::Done,
                 }
             }
-            domain::scheduling::waitlist::EXPIRE_KIND => {
+            waitlist::NOTIFY_KIND => {
+                let n: waitlist::NotifyJob = serde_json::from_value(job.payload.clone())
+                    .map_err(|_| JobError("bad_payload"))?;
+                match waitlist::notify(&self.tenancy, &tenant, job.id, &n).await? {
+                    waitlist::Notify::AlreadyDone => Outcome::Duplicate,
+                    waitlist::Notify::Skipped(_) => Outcome::Skipped,
+                    waitlist::Notify::Send {
+                        to,
+                        subject,
+                        text,
+                        message_id,
+                    } => {
+                        // Not retried on a mail error (the job is already marked processed):
+                        // the offer is still listed on the client's waitlist.
+                        if self
+                            .mailer
+                            .send_with_id(&to, &subject, text, Some(message_id))
+                            .await
+                            .is_err()
+                        {
+                            metrics::counter!("swiftacare_waitlist_mail_failed_total").increment(1);
+                        }
+                        Outcome::Done
+                    }
+                }
+            }
+            waitlist::EXPIRE_KIND => {
                 // Idempotent by nature: it records what has expired and offers each freed slot
                 // to clients not yet offered it.
-                domain::scheduling::waitlist::sweep(&self.tenancy, &tenant).await?;
+                waitlist::sweep(&self.tenancy, &tenant).await?;
                 Outcome::Done
             }
             _ => return Err(JobError("unknown_kind")),
@@ -246,7 +273,8 @@ impl Runner {
 pub fn kind_label(kind: &str) -> &'static str {
     match kind {
         reminders::KIND => reminders::KIND,
-        domain::scheduling::waitlist::EXPIRE_KIND => domain::scheduling::waitlist::EXPIRE_KIND,
+        waitlist::EXPIRE_KIND => waitlist::EXPIRE_KIND,
+        waitlist::NOTIFY_KIND => waitlist::NOTIFY_KIND,
         bulk::KIND => bulk::KIND,
         _ => "other",
     }

@@ -4,7 +4,8 @@
 //! accept books it — the exclusion constraint decides a race — and the others' offers for that
 //! slot are marked taken. Expired offers pass the slot to the next clients in line: making
 //! offers writes a `waitlist.expire` job due when they expire, which runs [`sweep`] for the
-//! tenant (nothing scans tenants that have no offers).
+//! tenant (nothing scans tenants that have no offers). Each offer also writes a
+//! `waitlist.notify` job, which e-mails the client (see [`notify`]).
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
@@ -15,7 +16,7 @@ use uuid::Uuid;
 use super::booking::{self, Booker};
 use super::model::{AppointmentType, Status};
 use super::reach::{self, reach};
-use super::schema::{appointments, waitlist_entries, waitlist_offers};
+use super::schema::{appointments, provider_schedules, waitlist_entries, waitlist_offers};
 use super::setup::{get_type_row, load_policy};
 use crate::audit::{self, Actor, Event};
 use crate::error::{DomainError, DomainResult};
@@ -158,9 +159,18 @@ pub async fn offer_freed(
         .await?;
     }
     for entry in &next {
+        let id = Uuid::now_v7();
+        crate::jobs::enqueue(
+            c,
+            tenant_id,
+            NOTIFY_KIND,
+            serde_json::json!({ "offer_id": id }),
+            now,
+        )
+        .await?;
         diesel::insert_into(waitlist_offers::table)
             .values((
-                waitlist_offers::id.eq(Uuid::now_v7()),
+                waitlist_offers::id.eq(id),
                 waitlist_offers::entry_id.eq(entry),
                 waitlist_offers::provider_id.eq(provider),
                 waitlist_offers::starts_at.eq(starts_at),
@@ -171,6 +181,110 @@ pub async fn offer_freed(
             .await?;
     }
     Ok(next.len())
+}
+
+/// The job that tells a client about their offer.
+pub const NOTIFY_KIND: &str = "waitlist.notify";
+
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct NotifyJob {
+    pub offer_id: Uuid,
+}
+
+/// What [`notify`] decided.
+#[derive(Clone, Debug)]
+pub enum Notify {
+    /// The job was processed before (a redelivery).
+    AlreadyDone,
+    /// Nothing to send (the offer was taken, accepted, expired, or the client has no e-mail).
+    Skipped(&'static str),
+    Send {
+        to: String,
+        subject: String,
+        text: String,
+        /// Stable per offer, so a transport can deduplicate.
+        message_id: String,
+    },
+}
+
+/// Decides, once per job, whether to e-mail the client about an open offer. The text names the
+/// provider, the time in the provider's zone and when the hold ends — nothing about the
+/// service or the client's care. At most once: the job is marked processed before the mail
+/// leaves, as reminders are.
+pub async fn notify(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    job_id: Uuid,
+    job: &NotifyJob,
+) -> DomainResult<Notify> {
+    tenancy
+        .tx(tenant, async |c| {
+            if !crate::jobs::claim_processed(c, job_id, NOTIFY_KIND).await? {
+                return Ok(Notify::AlreadyDone);
+            }
+            let Some(offer) = waitlist_offers::table
+                .find(job.offer_id)
+                .select(Offer::as_select())
+                .first(c)
+                .await
+                .optional()?
+            else {
+                return Ok(Notify::Skipped("gone"));
+            };
+            if offer.effective_status(Utc::now()) != "open" {
+                return Ok(Notify::Skipped("not_open"));
+            }
+            let client: Uuid = waitlist_entries::table
+                .find(offer.entry_id)
+                .select(waitlist_entries::client_id)
+                .first(c)
+                .await?;
+            let (email,): (Option<String>,) = crate::schema::people::table
+                .find(client)
+                .select((crate::schema::people::email,))
+                .first(c)
+                .await?;
+            let Some(to) = email else {
+                return Ok(Notify::Skipped("no_address"));
+            };
+            let (g, f): (String, String) = crate::schema::people::table
+                .find(offer.provider_id)
+                .select((
+                    crate::schema::people::given_name,
+                    crate::schema::people::family_name,
+                ))
+                .first(c)
+                .await?;
+            let zone: String = provider_schedules::table
+                .find(offer.provider_id)
+                .select(provider_schedules::timezone)
+                .first(c)
+                .await
+                .optional()?
+                .unwrap_or_else(|| "UTC".to_owned());
+            let tz = super::calendar::parse_zone(&zone).unwrap_or(chrono_tz::UTC);
+            let until = offer.expires_at.with_timezone(&tz);
+            let text = format!(
+                "{}\n\nThis time is held for you until {} on {} ({}). Sign in and open your \
+                 waitlist to accept it; if someone else accepts first, you stay on the waitlist.",
+                super::reminders::render(
+                    "A time has opened up with {provider} on {date} at {time} ({zone}).",
+                    &format!("{g} {f}"),
+                    offer.starts_at,
+                    &zone,
+                ),
+                until.format("%H:%M"),
+                until.format("%A %-d %B"),
+                zone,
+            );
+            Ok(Notify::Send {
+                to,
+                subject: "A time has opened up".into(),
+                text,
+                message_id: format!("{}@swiftacare", offer.id),
+            })
+        })
+        .await
 }
 
 pub async fn join(
