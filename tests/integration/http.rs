@@ -678,3 +678,30 @@ async fn registry_changes_by_another_process_are_visible_within_the_ttl() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// A bulk scheduling upload may be larger than the general body limit (up to 10,000 rows),
+/// and only that route; past its own limit it is a 413 too.
+#[tokio::test(flavor = "multi_thread")]
+async fn bulk_uploads_have_their_own_body_limit() {
+    let app = TestApp::new().await;
+    let t = app.tenant("upl").await;
+    let cal = crate::scheduling::calendar(&app, &t, "u", "UTC").await;
+    let mut csv = String::from("client_email,provider_id,type_id,window_from,window_until\n");
+    for i in 0..1000 {
+        csv.push_str(&format!(
+            "nobody{i}@upl.test,{},{},2027-01-10,2027-01-20\n",
+            cal.provider, cal.type_id
+        ));
+    }
+    assert!(csv.len() > 64 * 1024, "over the test app's general limit");
+    let batch = uuid::Uuid::now_v7().to_string();
+    let r = crate::bulk::post_csv(&app, "upl", &t.admin_token, &batch, csv).await;
+    assert_eq!(r.0.status().as_u16(), 202);
+    let too_big = "x".repeat(swiftacare_api::body_limit::UPLOAD_MAX + 1);
+    let batch = uuid::Uuid::now_v7().to_string();
+    problem(
+        crate::bulk::post_csv(&app, "upl", &t.admin_token, &batch, too_big).await,
+        413,
+    )
+    .await;
+}
