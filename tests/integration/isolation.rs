@@ -47,6 +47,9 @@ fn body_for(operation_id: &str, ids: &HashMap<&str, String>, b_refresh: &str) ->
         "createAppointmentType" => {
             Some(json!({"name": "Sweep", "duration_minutes": 30, "modality": "video"}))
         }
+        "setTypeOffering" => {
+            Some(json!({"all_providers": false, "provider_ids": [ids["sched_provider"]]}))
+        }
         "putAvailability" => Some(json!({"timezone": "UTC", "rules": []})),
         "createAvailabilityOverride" => Some(json!({"date": "2030-01-07", "kind": "time_off"})),
         "transitionAppointment" => Some(json!({"action": "cancel"})),

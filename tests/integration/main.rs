@@ -24,6 +24,7 @@ mod isolation;
 mod jobs;
 mod mfa;
 mod migrations;
+mod offering;
 mod platform;
 mod roles;
 mod scheduling;

@@ -212,6 +212,8 @@ const MATRIX: &[(&str, Case, [Expect; 5])] = &[
     ("getAppointmentType",    Plain,                   [A, A, A, A, A]),
     ("createAppointmentType", Plain,                   [A, F, F, F, F]),
     ("updateAppointmentType", Plain,                   [A, F, F, F, F]),
+    ("getTypeOffering",       Plain,                   [A, A, A, A, A]),
+    ("setTypeOffering",       Plain,                   [A, F, F, F, F]),
     // Availability: the staff side reads any provider's; changing it is for the provider,
     // front desk, institution admins and sub-admins of the provider's department
     // (scheduling::reach). Clients never see it (404); they see slots.
@@ -1138,7 +1140,17 @@ impl World<'_> {
                     .if_match(format!("\"{version}\""))
                     .body(json!({"address": format!("Street {n}")}))
             }
-            ("getAppointmentType", Plain) => Call::default().id("type_id", &self.sched.type_id),
+            ("getAppointmentType" | "getTypeOffering", Plain) => {
+                Call::default().id("type_id", &self.sched.type_id)
+            }
+            // Offered by all (as before), so no other case is affected.
+            ("setTypeOffering", Plain) => Call::default()
+                .id("type_id", &self.sched.type_id)
+                .if_match(
+                    self.etag(&format!("/api/v1/appointment-types/{}", self.sched.type_id))
+                        .await,
+                )
+                .body(json!({"all_providers": true, "provider_ids": []})),
             ("createAppointmentType", Plain) => Call::default().body(
                 json!({"name": format!("Type {n}"), "duration_minutes": 50, "modality": "video"}),
             ),

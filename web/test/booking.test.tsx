@@ -21,6 +21,7 @@ const therapy: AppointmentType = {
   buffer_before_minutes: 0,
   cancellation_window_minutes: 1440,
   client_bookable: true,
+  offered_by_all: true,
   duration_minutes: 50,
   max_advance_days: 120,
   min_notice_minutes: 0,

@@ -265,7 +265,38 @@ pub struct AppointmentType {
     #[oai(skip_serializing_if_is_none)]
     pub department_id: Option<Uuid>,
     pub active: bool,
+    /// Every active provider offers it; `false`: only those listed at
+    /// `/appointment-types/{id}/providers`.
+    pub offered_by_all: bool,
     pub version: i32,
+}
+
+/// Who offers an appointment type.
+#[derive(Object)]
+pub struct TypeOffering {
+    /// Every active provider offers it (then `provider_ids` is empty).
+    pub all_providers: bool,
+    /// The providers who offer it, when not all do.
+    #[oai(validator(max_items = 1000))]
+    pub provider_ids: Vec<Uuid>,
+}
+
+#[derive(ApiResponse)]
+pub enum OfferingResponse {
+    /// Who offers the type; the ETag is the type's.
+    #[oai(status = 200)]
+    Ok(Json<TypeOffering>, #[oai(header = "ETag")] String),
+}
+
+fn offering_ok(o: setup::Offering) -> OfferingResponse {
+    let tag = etag(o.version);
+    OfferingResponse::Ok(
+        Json(TypeOffering {
+            all_providers: o.all,
+            provider_ids: o.provider_ids,
+        }),
+        tag,
+    )
 }
 
 impl From<model::AppointmentType> for AppointmentType {
@@ -286,6 +317,7 @@ impl From<model::AppointmentType> for AppointmentType {
             requires_approval: t.requires_approval,
             department_id: t.department_id,
             active: t.active,
+            offered_by_all: t.offered_by_all,
             version: t.version,
         }
     }
@@ -786,6 +818,56 @@ impl SchedulingApi {
         .await?;
         let tag = etag(t.version);
         Ok(TypeResponse::Ok(Json(t.into()), tag))
+    }
+
+    /// Who offers an appointment type
+    #[oai(
+        path = "/appointment-types/:type_id/providers",
+        method = "get",
+        operation_id = "getTypeOffering"
+    )]
+    async fn get_offering(
+        &self,
+        state: Data<&AppState>,
+        tenant: Data<&TenantRef>,
+        auth: SessionAuth,
+        type_id: Path<Uuid>,
+    ) -> ApiResult<OfferingResponse> {
+        Ok(offering_ok(
+            setup::get_offering(&state.tenancy, &tenant, &auth.0.principal, type_id.0).await?,
+        ))
+    }
+
+    /// Set who offers an appointment type (institution admins; `If-Match`: the type's ETag)
+    ///
+    /// Slot search, booking, series and the waitlist then keep to these providers.
+    #[oai(
+        path = "/appointment-types/:type_id/providers",
+        method = "put",
+        operation_id = "setTypeOffering"
+    )]
+    async fn set_offering(
+        &self,
+        state: Data<&AppState>,
+        tenant: Data<&TenantRef>,
+        auth: SessionAuth,
+        type_id: Path<Uuid>,
+        #[oai(name = "If-Match")] if_match_header: Header<Option<String>>,
+        body: Json<TypeOffering>,
+    ) -> ApiResult<OfferingResponse> {
+        let version = if_match(if_match_header.0)?;
+        Ok(offering_ok(
+            setup::set_offering(
+                &state.tenancy,
+                &tenant,
+                &auth.0.principal,
+                type_id.0,
+                version,
+                body.0.all_providers,
+                body.0.provider_ids,
+            )
+            .await?,
+        ))
     }
 
     /// A provider's working hours and upcoming overrides

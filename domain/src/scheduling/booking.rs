@@ -472,6 +472,7 @@ pub async fn book(
                 .ok_or_else(|| {
                     DomainError::invalid("/type_id", "no such bookable appointment type")
                 })?;
+            super::setup::check_offered(c, &t, b.provider.id, "/provider_id").await?;
             if b.self_service && !load_policy(c).await?.clients_may_self_book {
                 return Err(DomainError::Forbidden(
                     "this organisation books appointments through its staff",

@@ -146,6 +146,8 @@ pub struct AppointmentType {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
+    /// Every active provider offers it; otherwise only those in `appointment_type_providers`.
+    pub offered_by_all: bool,
 }
 
 impl AppointmentType {

@@ -37,6 +37,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    appointment_type_providers (type_id, provider_id) {
+        type_id -> Uuid,
+        provider_id -> Uuid,
+    }
+}
+
+diesel::table! {
     appointment_types (id) {
         id -> Uuid,
         name -> Text,
@@ -56,6 +63,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         version -> Int4,
+        offered_by_all -> Bool,
     }
 }
 
@@ -258,6 +266,7 @@ diesel::joinable!(availability_rules -> provider_schedules (provider_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     scheduling_policy,
+    appointment_type_providers,
     locations,
     appointment_types,
     provider_schedules,

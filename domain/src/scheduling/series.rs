@@ -238,6 +238,7 @@ pub async fn create(
                 .ok_or_else(|| {
                     DomainError::invalid("/type_id", "no such active appointment type")
                 })?;
+            super::setup::check_offered(c, &t, b.provider.id, "/provider_id").await?;
             let tz = booking::provider_zone(c, b.provider.id).await?;
             let first = local_start(tz, new.first_local);
             if first <= Utc::now() {

@@ -9,12 +9,13 @@ use uuid::Uuid;
 
 use super::calendar::parse_zone;
 use super::model::*;
-use super::schema::{appointment_types, locations, scheduling_policy};
+use super::schema::{appointment_type_providers, appointment_types, locations, scheduling_policy};
 use super::slots::is_client_only;
 use crate::audit::{self, Actor, Event};
 use crate::error::{DomainError, DomainResult, FieldError};
 use crate::identity::{Principal, Role};
 use crate::org::repo as org_repo;
+use crate::schema::people;
 
 fn require_admin(p: &Principal) -> DomainResult<()> {
     if p.has(Role::InstitutionAdmin) && !p.is_integration() {
@@ -541,6 +542,199 @@ pub async fn update_type(
             )
             .await?;
             Ok(t)
+        })
+        .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Who offers a type
+
+/// Which providers offer a type: all active ones, or the listed ones.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Offering {
+    pub all: bool,
+    /// Empty when `all`.
+    pub provider_ids: Vec<Uuid>,
+    /// The type's version (the offering is part of the type).
+    pub version: i32,
+}
+
+async fn load_offering(c: &mut AsyncPgConnection, t: &AppointmentType) -> QueryResult<Offering> {
+    let provider_ids = if t.offered_by_all {
+        Vec::new()
+    } else {
+        appointment_type_providers::table
+            .filter(appointment_type_providers::type_id.eq(t.id))
+            .order(appointment_type_providers::provider_id)
+            .select(appointment_type_providers::provider_id)
+            .load(c)
+            .await?
+    };
+    Ok(Offering {
+        all: t.offered_by_all,
+        provider_ids,
+        version: t.version,
+    })
+}
+
+/// The subset of `providers` that offer `t` (all of them unless the type is narrowed), in
+/// the given order.
+pub async fn offering_providers(
+    c: &mut AsyncPgConnection,
+    t: &AppointmentType,
+    providers: &[Uuid],
+) -> QueryResult<Vec<Uuid>> {
+    if t.offered_by_all {
+        return Ok(providers.to_vec());
+    }
+    let offering: Vec<Uuid> = appointment_type_providers::table
+        .filter(appointment_type_providers::type_id.eq(t.id))
+        .filter(appointment_type_providers::provider_id.eq_any(providers))
+        .select(appointment_type_providers::provider_id)
+        .load(c)
+        .await?;
+    Ok(providers
+        .iter()
+        .copied()
+        .filter(|p| offering.contains(p))
+        .collect())
+}
+
+/// 422 naming `field` when `provider` does not offer `t`.
+pub async fn check_offered(
+    c: &mut AsyncPgConnection,
+    t: &AppointmentType,
+    provider: Uuid,
+    field: &str,
+) -> DomainResult<()> {
+    if offering_providers(c, t, &[provider]).await?.is_empty() {
+        return Err(DomainError::invalid(
+            field,
+            "this provider does not offer this appointment type",
+        ));
+    }
+    Ok(())
+}
+
+pub async fn get_offering(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+    type_id: Uuid,
+) -> DomainResult<Offering> {
+    require_member(p)?;
+    let client_only = is_client_only(p);
+    tenancy
+        .tx(tenant, async |c| {
+            let t = get_type_row(c, type_id)
+                .await?
+                .filter(|t| !client_only || (t.active && t.client_bookable))
+                .ok_or(DomainError::NotFound("appointment type"))?;
+            Ok(load_offering(c, &t).await?)
+        })
+        .await
+}
+
+/// Replaces who offers a type (under the type's version: `If-Match` is the type's ETag).
+/// Every listed id must be an active provider of this organisation.
+pub async fn set_offering(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+    type_id: Uuid,
+    expected_version: i32,
+    all: bool,
+    provider_ids: Vec<Uuid>,
+) -> DomainResult<Offering> {
+    require_member(p)?;
+    let client_only = is_client_only(p);
+    let mut ids = provider_ids;
+    ids.sort_unstable();
+    ids.dedup();
+    if all && !ids.is_empty() {
+        return Err(DomainError::invalid(
+            "/provider_ids",
+            "leave the list empty when every provider offers the type",
+        ));
+    }
+    if !all && ids.is_empty() {
+        return Err(DomainError::invalid(
+            "/provider_ids",
+            "name at least one provider (or offer the type by all providers)",
+        ));
+    }
+    if ids.len() > 1000 {
+        return Err(DomainError::invalid(
+            "/provider_ids",
+            "at most 1000 providers",
+        ));
+    }
+    tenancy
+        .tx(tenant, async |c| {
+            let current = get_type_row(c, type_id)
+                .await?
+                .filter(|t| !client_only || (t.active && t.client_bookable))
+                .ok_or(DomainError::NotFound("appointment type"))?;
+            require_admin(p)?;
+            let known: Vec<Uuid> = people::table
+                .filter(people::id.eq_any(&ids))
+                .filter(people::kind.eq("provider"))
+                .filter(people::status.eq("active"))
+                .select(people::id)
+                .load(c)
+                .await?;
+            if known.len() != ids.len() {
+                return Err(DomainError::invalid(
+                    "/provider_ids",
+                    "every entry must be an active provider of this organisation",
+                ));
+            }
+            let t = diesel::update(appointment_types::table.find(type_id))
+                .filter(appointment_types::version.eq(expected_version))
+                .set((
+                    appointment_types::offered_by_all.eq(all),
+                    appointment_types::version.eq(appointment_types::version + 1),
+                    appointment_types::updated_at.eq(diesel::dsl::now),
+                ))
+                .returning(AppointmentType::as_returning())
+                .get_result(c)
+                .await
+                .optional()?
+                .ok_or(DomainError::PreconditionFailed {
+                    expected: expected_version,
+                    current: current.version,
+                })?;
+            diesel::delete(
+                appointment_type_providers::table
+                    .filter(appointment_type_providers::type_id.eq(type_id)),
+            )
+            .execute(c)
+            .await?;
+            let rows: Vec<_> = ids
+                .iter()
+                .map(|id| {
+                    (
+                        appointment_type_providers::type_id.eq(type_id),
+                        appointment_type_providers::provider_id.eq(*id),
+                    )
+                })
+                .collect();
+            if !rows.is_empty() {
+                diesel::insert_into(appointment_type_providers::table)
+                    .values(rows)
+                    .execute(c)
+                    .await?;
+            }
+            audit::record(
+                c,
+                &Actor::from(p),
+                Event::new("appointment_type.offering")
+                    .on("appointment_type", type_id)
+                    .detail("all", all)
+                    .detail("providers", ids.len()),
+            )
+            .await?;
+            Ok(load_offering(c, &t).await?)
         })
         .await
 }

@@ -165,6 +165,7 @@ pub async fn search(
             let providers: Vec<Uuid> = match q.providers {
                 Providers::One(id) => {
                     super::reach::provider(c, id, "provider").await?;
+                    super::setup::check_offered(c, &t, id, "provider").await?;
                     vec![id]
                 }
                 Providers::Department(d) => {
@@ -172,13 +173,14 @@ pub async fn search(
                         return Err(DomainError::invalid("department", "no such department"));
                     }
                     let ids = org_repo::subtree_ids(c, &[d]).await?;
-                    people::table
+                    let team: Vec<Uuid> = people::table
                         .filter(people::kind.eq("provider"))
                         .filter(people::status.eq("active"))
                         .filter(people::department_id.eq_any(ids))
                         .select(people::id)
                         .load(c)
-                        .await?
+                        .await?;
+                    super::setup::offering_providers(c, &t, &team).await?
                 }
             };
             let schedules = load_schedules(

@@ -334,6 +334,7 @@ pub async fn join(
                 })?;
             if let Some(pid) = new.provider_id {
                 reach::provider(c, pid, "/provider_id").await?;
+                super::setup::check_offered(c, &t, pid, "/provider_id").await?;
             }
             let policy = load_policy(c).await?;
             // Serialise one client's joins so the limit holds under concurrency.
