@@ -292,7 +292,7 @@ try {
   await step("each role sees its own navigation", async () => {
     const expected = {
       client: ["Overview", "My appointments", "Book an appointment", "Sign-in & security"],
-      sub: ["Overview", "Book for a client", "Calendars", "Bulk scheduling", "Departments", "People & roles", "Sign-in & security"],
+      sub: ["Overview", "Book for a client", "Calendars", "Intake queue", "Bulk scheduling", "Departments", "People & roles", "Sign-in & security"],
     };
     for (const [who, c, viewport] of [
       ["client", creds.client, { width: 390, height: 844 }],
@@ -431,6 +431,20 @@ try {
     await check(p, "37-provider-hours");
     await p.getByRole("button", { name: `Delete ${off}` }).click();
     await p.getByText("No upcoming changes to your week.").waitFor();
+    // Their caseload: the demo's Mood Disorders clients, Alex with the appointment checked in above.
+    await p.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My clients" }).click();
+    await p.getByRole("heading", { name: "My clients" }).waitFor();
+    const alex = p.getByRole("article", { name: "Alex Morgan" });
+    await alex.waitFor();
+    await p.getByRole("article", { name: "Taylor Singh" }).waitFor();
+    const next = alex.locator("dt:text-is('Next appointment') + dd");
+    assert.match(await next.innerText(), /Therapy session/, "Alex's next appointment is the one checked in");
+    assert.match(await next.innerText(), /Checked in/);
+    await check(p, "37b-provider-my-clients");
+    // "Book for …" opens booking with the client and the provider chosen.
+    await alex.getByRole("link", { name: "Book for Alex Morgan" }).click();
+    await p.getByRole("heading", { name: "Book for a client" }).waitFor();
+    assert.equal(await p.locator('select[name="client_id"] option:checked').innerText(), "Alex Morgan");
     await ctx.close();
   });
 
@@ -483,7 +497,61 @@ try {
     await check(admin, "41-sso-connection-form-error");
   });
 
-  await step("admin uploads a bulk scheduling CSV, watches it finish and downloads the report", async () => {
+  // The sub-admin (who is also front desk) works the intake queue and, below, bulk scheduling.
+  const subCtx = await browser.newContext({ viewport: { width: 1366, height: 900 }, timezoneId: zone });
+  const sub = watch(await subCtx.newPage(), "sub-admin");
+  await step("a client requests two intake assessments; the sub-admin approves one and declines the other", async () => {
+    const h = { "X-Tenant": "demo", "Content-Type": "application/json" };
+    const login = await (await fetch(`${base}/api/v1/auth/login`, { method: "POST", headers: h, body: JSON.stringify(creds.client) })).json();
+    const auth = { ...h, Authorization: `Bearer ${login.access_token}` };
+    const types = await (await fetch(`${base}/api/v1/appointment-types`, { headers: auth })).json();
+    const intake = types.find((t) => t.requires_approval);
+    assert.ok(intake, "a demo type needs approval");
+    const day = (n) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
+    const q = new URLSearchParams({ type: intake.id, provider: env.providerId, from: day(2), to: day(4), tz: zone });
+    const slots = await (await fetch(`${base}/api/v1/slots?${q}`, { headers: auth })).json();
+    // One a day: the policy allows two bookings a day per client, and today has them.
+    const byDay = new Map();
+    for (const sl of slots.slots ?? slots) if (!byDay.has(sl.starts_at.slice(0, 10))) byDay.set(sl.starts_at.slice(0, 10), sl);
+    const picks = [...byDay.values()].slice(0, 2);
+    assert.equal(picks.length, 2, `intake slots on two days: ${JSON.stringify(slots).slice(0, 300)}`);
+    env.requests = [];
+    for (const sl of picks) {
+      const r = await fetch(`${base}/api/v1/appointments`, { method: "POST", headers: { ...auth, "Idempotency-Key": crypto.randomUUID() }, body: JSON.stringify({ provider_id: env.providerId, type_id: intake.id, starts_at: sl.starts_at }) });
+      const a = await r.json();
+      assert.equal(r.status, 201, JSON.stringify(a));
+      assert.equal(a.status, "requested");
+      env.requests.push(a.id);
+    }
+    await sub.goto(`${base}/sign-in/?tenant=demo`);
+    await sub.getByLabel("Email").fill(creds.subadmin.email);
+    await sub.getByLabel("Password").fill(creds.subadmin.password);
+    await sub.getByRole("button", { name: "Sign in" }).click();
+    await sub.waitForURL("**/home/");
+    await sub.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Intake queue" }).click();
+    await sub.getByRole("heading", { name: "Intake queue" }).waitFor();
+    const items = sub.getByRole("list", { name: "Requests awaiting approval" }).getByRole("article");
+    await items.nth(1).waitFor();
+    assert.equal(await items.count(), 2, "two requests waiting");
+    assert.match(await items.first().innerText(), /Intake assessment.* with Maya Chen/);
+    await check(sub, "48-intake-queue");
+    await items.first().getByRole("button", { name: /^Approve Alex Morgan/ }).click();
+    await sub.getByText(/^Approved: Alex Morgan/).waitFor();
+    // The approved request leaves the queue once it has reloaded.
+    await items.nth(1).waitFor({ state: "detached" });
+    await items.first().getByRole("button", { name: /^Decline Alex Morgan/ }).click();
+    await sub.getByRole("button", { name: "Decline request" }).click();
+    assert.equal(await sub.getByLabel("Reason for declining").getAttribute("aria-invalid"), "true");
+    await sub.getByLabel("Reason for declining").selectOption("provider_unavailable");
+    await check(sub, "49-intake-decline-reason");
+    await sub.getByRole("button", { name: "Decline request" }).click();
+    await sub.getByText(/^Declined: Alex Morgan/).waitFor();
+    await sub.getByText("No requests are waiting for approval.").waitFor();
+    const status = async (id) => (await (await fetch(`${base}/api/v1/appointments/${id}`, { headers: auth })).json()).status;
+    assert.deepEqual([await status(env.requests[0]), await status(env.requests[1])], ["booked", "cancelled"]);
+  });
+
+  await step("the sub-admin uploads a bulk scheduling CSV, watches it finish and downloads the report", async () => {
     // The CSV is built like ops/dev/demo-bulk-csv.sh: the demo's clients and providers, through the API.
     const h = { "X-Tenant": "demo", "Content-Type": "application/json" };
     const login = await (await fetch(`${base}/api/v1/auth/login`, { method: "POST", headers: h, body: JSON.stringify(creds.admin) })).json();
@@ -500,34 +568,36 @@ try {
     lines.push(["nobody@e2e.swiftacare.test", providers[0].id, "Medication follow-up (30 min)", day(1), day(60), ""].join(","));
     const csv = `${lines.join("\n")}\n`;
 
-    const nav = admin.getByRole("navigation", { name: "Main" });
+    const nav = sub.getByRole("navigation", { name: "Main" });
     await nav.getByRole("link", { name: "Bulk scheduling" }).click();
-    await admin.getByRole("heading", { name: "Bulk scheduling" }).waitFor();
+    await sub.getByRole("heading", { name: "Bulk scheduling" }).waitFor();
     // A file without a type column: 422 naming the line, shown on the file input.
-    await admin.getByLabel("CSV file").setInputFiles({ name: "bad.csv", mimeType: "text/csv", buffer: Buffer.from("client_email,provider_id\nx@y.test,1\n") });
-    await admin.getByRole("button", { name: "Schedule these appointments" }).click();
-    await admin.getByLabel("CSV file").and(admin.locator("[aria-invalid=true]")).waitFor();
-    await admin.getByText(/line 1: the header needs/).waitFor();
-    await check(admin, "44-bulk-line-error");
-    await admin.getByLabel("CSV file").setInputFiles({ name: "week.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
-    await admin.getByText("21", { exact: true }).waitFor();
-    assert.equal(await admin.getByLabel("CSV file").getAttribute("aria-invalid"), null, "a new file clears the line error");
-    await check(admin, "45-bulk-preview");
-    await admin.getByRole("button", { name: "Schedule these appointments" }).click();
-    const bar = admin.getByRole("progressbar", { name: "Progress" });
+    await sub.getByLabel("CSV file").setInputFiles({ name: "bad.csv", mimeType: "text/csv", buffer: Buffer.from("client_email,provider_id\nx@y.test,1\n") });
+    await sub.getByRole("button", { name: "Schedule these appointments" }).click();
+    await sub.getByLabel("CSV file").and(sub.locator("[aria-invalid=true]")).waitFor();
+    await sub.getByText(/line 1: the header needs/).waitFor();
+    await check(sub, "44-bulk-line-error");
+    await sub.getByLabel("CSV file").setInputFiles({ name: "week.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await sub.getByText("21", { exact: true }).waitFor();
+    assert.equal(await sub.getByLabel("CSV file").getAttribute("aria-invalid"), null, "a new file clears the line error");
+    await check(sub, "45-bulk-preview");
+    await sub.getByRole("button", { name: "Schedule these appointments" }).click();
+    const bar = sub.getByRole("progressbar", { name: "Progress" });
     await bar.waitFor();
-    await admin.getByText("Rows", { exact: true }).waitFor();
-    await check(admin, "46-bulk-progress");
+    await sub.getByText("Rows", { exact: true }).waitFor();
+    await check(sub, "46-bulk-progress");
     console.log(`  progress first seen at ${await bar.getAttribute("aria-valuenow")} %`);
-    await admin.locator('[role=progressbar][aria-valuenow="100"]').waitFor({ timeout: 60_000 });
-    await admin.getByRole("heading", { name: "Batch completed" }).waitFor();
+    await sub.locator('[role=progressbar][aria-valuenow="100"]').waitFor({ timeout: 60_000 });
+    await sub.getByRole("heading", { name: "Batch completed" }).waitFor();
     // The unknown e-mail (line 22) fails at submit; rows for a provider without hours (the one
-    // invited above) fail in placement; the rest are booked.
-    await admin.getByRole("row", { name: /^22 nobody@e2e\.swiftacare\.test .*not an active client/ }).waitFor();
-    const booked = Number(await admin.locator("dt:text-is('Booked') + dd").innerText());
+    // invited above) fail in placement; the rest are booked (the sub-admin is also front desk,
+    // who manages every calendar).
+    await sub.getByRole("row", { name: /^22 nobody@e2e\.swiftacare\.test .*not an active client/ }).waitFor();
+    await sub.getByRole("row", { name: /the provider has no working hours set/ }).first().waitFor();
+    const booked = Number(await sub.locator("dt:text-is('Booked') + dd").innerText());
     assert.ok(booked >= 10, `booked ${booked}`);
-    await check(admin, "47-bulk-done");
-    const [download] = await Promise.all([admin.waitForEvent("download"), admin.getByRole("button", { name: "Download report (CSV)" }).click()]);
+    await check(sub, "47-bulk-done");
+    const [download] = await Promise.all([sub.waitForEvent("download"), sub.getByRole("button", { name: "Download report (CSV)" }).click()]);
     const fs = await import("node:fs/promises");
     const report = await fs.readFile(await download.path(), "utf8");
     const rows = report.trim().split("\n");
@@ -535,6 +605,16 @@ try {
     assert.equal(rows.length, 22, "one report line per input row");
     assert.equal(rows.filter((r) => r.split(",")[1] === "booked").length, booked, `${booked} booked:\n${report}`);
     assert.match(rows[21], /^22,failed,/);
+    // The batch is listed under Past batches (newest first), with its report there too.
+    // (refreshed by itself when the upload completed).
+    const past = sub.getByRole("region", { name: "Past batches", exact: true });
+    const first = past.getByRole("row").nth(1);
+    await first.getByText("Completed").waitFor();
+    assert.match(await first.innerText(), new RegExp(`\\b21\\s+${booked}\\s+${21 - booked}\\b`));
+    await check(sub, "47b-bulk-past-batches");
+    const [again] = await Promise.all([sub.waitForEvent("download"), first.getByRole("button", { name: /^Download the report/ }).click()]);
+    assert.equal((await fs.readFile(await again.path(), "utf8")).trim().split("\n").length, 22);
+    await subCtx.close();
   });
 
   await step("sign in with your organisation: discovery, and a spent code on /sso/complete", async () => {
