@@ -292,7 +292,7 @@ try {
   await step("each role sees its own navigation", async () => {
     const expected = {
       client: ["Overview", "My appointments", "Book an appointment", "Sign-in & security"],
-      sub: ["Overview", "Book for a client", "Calendars", "Intake queue", "Bulk scheduling", "Departments", "People & roles", "Sign-in & security"],
+      sub: ["Overview", "Book for a client", "Recurring series", "Calendars", "Intake queue", "Bulk scheduling", "Departments", "People & roles", "Sign-in & security"],
     };
     for (const [who, c, viewport] of [
       ["client", creds.client, { width: 390, height: 844 }],
@@ -497,6 +497,47 @@ try {
     await check(admin, "41-sso-connection-form-error");
   });
 
+  await step("admin books a series every two weeks, moves it and cancels the later ones", async () => {
+    const nav = admin.getByRole("navigation", { name: "Main" });
+    await nav.getByRole("link", { name: "Recurring series" }).click();
+    await admin.getByRole("heading", { name: "Book a recurring series" }).waitFor();
+    await admin.getByLabel("Provider").selectOption({ label: "Maya Chen" });
+    await admin.getByText(`in the provider's zone, ${zone.replace(/_/g, " ")}`, { exact: false }).waitFor();
+    // Nothing is sent without a client: the field says so.
+    await admin.getByRole("button", { name: "Book the series" }).click();
+    assert.equal(await admin.getByLabel("Client").getAttribute("aria-invalid"), "true");
+    await admin.getByLabel("Client").selectOption({ label: "Taylor Singh" });
+    await admin.getByLabel("Service").selectOption({ label: "Therapy session (50 min)" });
+    const first = new Date(Date.now() + 14 * 86_400_000).toISOString().slice(0, 10);
+    await admin.getByLabel("First date").fill(first);
+    await admin.getByLabel(/^Time/).fill("10:00");
+    await admin.getByLabel("Repeat every (weeks)").fill("2");
+    await admin.getByLabel("Number of appointments").fill("3");
+    await admin.getByRole("button", { name: "Book the series" }).click();
+    await admin.getByText(/^3 booked\./).waitFor();
+    await check(admin, "50-series-booked");
+    await admin.getByRole("link", { name: "Open the series" }).click();
+    await admin.getByRole("heading", { name: "Recurring series" }).waitFor();
+    await admin.getByText(/Every 2 weeks, 3 times/).waitFor();
+    const occurrences = admin.getByRole("list", { name: "Appointments in this series" }).getByRole("listitem");
+    assert.equal(await occurrences.count(), 3);
+    // All of them to 11:00 in the provider's zone.
+    const retime = admin.getByRole("form", { name: "Change the time of the series" });
+    await retime.getByLabel(/^New time/).fill("11:00");
+    await retime.getByRole("button", { name: "Change the time" }).click();
+    await admin.getByText("Moved 3 appointments to 11:00", { exact: false }).waitFor();
+    // Then the second and the third are cancelled ("this and following").
+    const cancel = admin.getByRole("form", { name: "Cancel appointments of the series" });
+    await cancel.getByLabel("One and every later one").check();
+    await cancel.getByLabel("Starting from").selectOption({ index: 2 });
+    await cancel.getByLabel("Reason for cancelling").selectOption("scheduling_error");
+    await cancel.getByRole("button", { name: "Cancel appointments" }).click();
+    await admin.getByText("Cancelled 2 appointments.").waitFor();
+    await occurrences.filter({ hasText: "Cancelled" }).nth(1).waitFor();
+    assert.equal(await occurrences.filter({ hasText: "Booked" }).count(), 1);
+    await check(admin, "51-series-view");
+  });
+
   // The sub-admin (who is also front desk) works the intake queue and, below, bulk scheduling.
   const subCtx = await browser.newContext({ viewport: { width: 1366, height: 900 }, timezoneId: zone });
   const sub = watch(await subCtx.newPage(), "sub-admin");
@@ -612,7 +653,7 @@ try {
     await first.getByText("Completed").waitFor();
     assert.match(await first.innerText(), new RegExp(`\\b21\\s+${booked}\\s+${21 - booked}\\b`));
     await check(sub, "47b-bulk-past-batches");
-    const [again] = await Promise.all([sub.waitForEvent("download"), first.getByRole("button", { name: /^Download the report/ }).click()]);
+    const [again] = await Promise.all([sub.waitForEvent("download"), first.getByRole("button", { name: /^Report \(CSV\) of the batch/ }).click()]);
     assert.equal((await fs.readFile(await again.path(), "utf8")).trim().split("\n").length, 22);
     await subCtx.close();
   });

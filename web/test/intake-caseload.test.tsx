@@ -177,7 +177,7 @@ it("batch history: newest first as the API gives them, older pages on request, a
   expect(screen.queryByRole("button", { name: "Show older batches" })).not.toBeInTheDocument();
   const rows = within(screen.getByRole("table")).getAllByRole("row").slice(1);
   expect(rows.map((r) => r.querySelector("code")?.textContent)).toEqual(["b3", "b2", "b1"]);
-  await userEvent.click(within(rows[2]!).getByRole("button", { name: /^Download the report/ }));
+  await userEvent.click(within(rows[2]!).getByRole("button", { name: /^Report \(CSV\) of the batch/ }));
   await vi.waitFor(() => expect(created).toHaveBeenCalledOnce());
   expect(urls).toContain("/api/v1/bulk-batches/b1/report");
 });

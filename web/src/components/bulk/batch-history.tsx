@@ -109,7 +109,7 @@ export function BatchHistory({ zone, pollMs = 3000, refreshKey }: { zone: string
                       <Button
                         variant="ghost"
                         pending={download.pending}
-                        aria-label={`Download the report of the batch submitted ${dateTimeIn(b.created_at, zone)}`}
+                        aria-label={`Report (CSV) of the batch submitted ${dateTimeIn(b.created_at, zone)}`}
                         onClick={() => void download.run(b.batch_id)}
                       >
                         Report (CSV)

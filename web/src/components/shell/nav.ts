@@ -27,6 +27,7 @@ export const NAV: NavSection[] = [
       { href: "/availability/", label: "My hours", roles: ["provider"] },
       { href: "/clients/", label: "My clients", roles: ["provider"] },
       { href: "/book/", label: "Book for a client", roles: ["institution_admin", "sub_admin", "staff", "provider"] },
+      { href: "/series/", label: "Recurring series", roles: ["institution_admin", "sub_admin", "staff", "provider"] },
       { href: "/calendar/", label: "Calendars", roles: ["institution_admin", "sub_admin", "staff"] },
       { href: "/intake/", label: "Intake queue", roles: ["institution_admin", "sub_admin", "staff"] },
       { href: "/admin/bulk/", label: "Bulk scheduling", roles: ADMINS },
