@@ -292,7 +292,7 @@ try {
   await step("each role sees its own navigation", async () => {
     const expected = {
       client: ["Overview", "My appointments", "Book an appointment", "Sign-in & security"],
-      sub: ["Overview", "Book for a client", "Recurring series", "Calendars", "Intake queue", "Bulk scheduling", "Departments", "People & roles", "Sign-in & security"],
+      sub: ["Overview", "Book for a client", "Recurring series", "Calendars", "Intake queue", "Providers' hours", "Bulk scheduling", "Departments", "People & roles", "Sign-in & security"],
     };
     for (const [who, c, viewport] of [
       ["client", creds.client, { width: 390, height: 844 }],
@@ -590,6 +590,20 @@ try {
     await sub.getByText("No requests are waiting for approval.").waitFor();
     const status = async (id) => (await (await fetch(`${base}/api/v1/appointments/${id}`, { headers: auth })).json()).status;
     assert.deepEqual([await status(env.requests[0]), await status(env.requests[1])], ["booked", "cancelled"]);
+  });
+
+  await step("the sub-admin (front desk) gives another provider a day off", async () => {
+    await sub.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Providers' hours" }).click();
+    await sub.getByRole("heading", { name: "Providers' hours" }).waitFor();
+    await sub.getByLabel("Provider").selectOption({ label: "Noah Patel" });
+    await sub.getByLabel("Time zone").and(sub.locator('[value="America/Toronto"]')).waitFor();
+    const off = new Date(Date.now() + 40 * 86_400_000).toISOString().slice(0, 10);
+    await sub.getByLabel("Date").fill(off);
+    await sub.getByRole("button", { name: "Add", exact: true }).click();
+    await sub.getByText(`${off} · Time off (whole day)`).waitFor();
+    await check(sub, "52-front-desk-provider-hours");
+    await sub.getByRole("button", { name: `Delete ${off}` }).click();
+    await sub.getByText("No upcoming changes to this week.").waitFor();
   });
 
   await step("the sub-admin uploads a bulk scheduling CSV, watches it finish and downloads the report", async () => {
