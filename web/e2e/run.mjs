@@ -487,6 +487,22 @@ try {
     await admin.getByRole("button", { name: "Add location" }).click();
     await admin.getByText("12 Queen St E", { exact: false }).waitFor();
     await check(admin, "40-scheduling-setup");
+    // Edit the location just added, and a service (a server field error first).
+    await admin.getByRole("button", { name: "Edit Eastside Clinic" }).click();
+    const loc = admin.getByRole("form", { name: "Edit Eastside Clinic" });
+    await loc.getByLabel("Address").fill("14 Queen St E");
+    await loc.getByRole("button", { name: "Save location" }).click();
+    await admin.getByText("14 Queen St E", { exact: false }).waitFor();
+    await admin.getByRole("button", { name: "Edit Intake assessment (90 min)" }).click();
+    const svc = admin.getByRole("form", { name: "Edit Intake assessment (90 min)" });
+    await svc.getByLabel("Length (minutes)").fill("0");
+    await svc.getByRole("button", { name: "Save service" }).click();
+    await svc.getByLabel("Length (minutes)").and(admin.locator("[aria-invalid=true]")).waitFor();
+    await check(admin, "40b-scheduling-edit-service-error");
+    await svc.getByLabel("Length (minutes)").fill("90");
+    await svc.getByLabel("Late cancellation inside (minutes)").fill("2880");
+    await svc.getByRole("button", { name: "Save service" }).click();
+    await admin.getByText("late cancellation inside 48 h", { exact: false }).waitFor();
 
     await nav.getByRole("link", { name: "Single sign-on" }).click();
     await admin.getByRole("heading", { name: "Single sign-on" }).waitFor();
