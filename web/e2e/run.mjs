@@ -292,7 +292,7 @@ try {
   await step("each role sees its own navigation", async () => {
     const expected = {
       client: ["Overview", "My appointments", "Book an appointment", "Sign-in & security"],
-      sub: ["Overview", "Book for a client", "Recurring series", "Calendars", "Intake queue", "Providers' hours", "Bulk scheduling", "Departments", "People & roles", "Sign-in & security"],
+      sub: ["Overview", "Book for a client", "Recurring series", "Calendars", "Intake queue", "Providers' hours", "Bulk scheduling", "Departments", "People & roles", "Emergency access", "Sign-in & security"],
     };
     for (const [who, c, viewport] of [
       ["client", creds.client, { width: 390, height: 844 }],
@@ -542,6 +542,8 @@ try {
     await retime.getByLabel(/^New time/).fill("11:00");
     await retime.getByRole("button", { name: "Change the time" }).click();
     await admin.getByText("Moved 3 appointments to 11:00", { exact: false }).waitFor();
+    // The series reloads (its new version) before the next change is made.
+    await admin.locator('ol[aria-label="Appointments in this series"]:not([aria-busy])').waitFor();
     // Then the second and the third are cancelled ("this and following").
     const cancel = admin.getByRole("form", { name: "Cancel appointments of the series" });
     await cancel.getByLabel("One and every later one").check();
@@ -552,6 +554,37 @@ try {
     await occurrences.filter({ hasText: "Cancelled" }).nth(1).waitFor();
     assert.equal(await occurrences.filter({ hasText: "Booked" }).count(), 1);
     await check(admin, "51-series-view");
+  });
+
+  await step("the provider breaks the glass for a client outside their care team, then ends it", async () => {
+    const h = { "X-Tenant": "demo", "Content-Type": "application/json" };
+    const login = await (await fetch(`${base}/api/v1/auth/login`, { method: "POST", headers: h, body: JSON.stringify(creds.admin) })).json();
+    const people = await (await fetch(`${base}/api/v1/people?kind=client&limit=100`, { headers: { ...h, Authorization: `Bearer ${login.access_token}` } })).json();
+    const casey = people.items.find((p) => p.given_name === "Casey");
+    assert.ok(casey, "the demo client Casey Nguyen");
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, timezoneId: zone });
+    const p = watch(await ctx.newPage(), "provider-break-glass");
+    await p.goto(`${base}/sign-in/?tenant=demo`);
+    await p.getByLabel("Email").fill(creds.provider.email);
+    await p.getByLabel("Password").fill(creds.provider.password);
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.waitForURL("**/home/");
+    await p.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Emergency access" }).click();
+    await p.getByRole("heading", { name: "Emergency access" }).waitFor();
+    await p.getByLabel("Or the client's id").fill(casey.id);
+    await p.getByLabel("Reason code").selectOption("continuity_of_care");
+    // Too short a reason is caught on the field before any request.
+    await p.getByLabel("Reason", { exact: true }).fill("urgent");
+    await p.getByRole("button", { name: "Open access" }).click();
+    assert.equal(await p.getByLabel("Reason", { exact: true }).getAttribute("aria-invalid"), "true");
+    await p.getByLabel("Reason", { exact: true }).fill("Covering for a colleague: the client called in crisis.");
+    await check(p, "53-break-glass-request");
+    await p.getByRole("button", { name: "Open access" }).click();
+    await p.getByText("Access open to Casey Nguyen's records").waitFor();
+    await check(p, "54-break-glass-open");
+    await p.getByRole("button", { name: "End access now" }).click();
+    await p.getByText("Access ended").waitFor();
+    await ctx.close();
   });
 
   // The sub-admin (who is also front desk) works the intake queue and, below, bulk scheduling.

@@ -41,6 +41,7 @@ export const NAV: NavSection[] = [
       { href: "/admin/departments/", label: "Departments", roles: [...ADMINS, "provider", "staff"] },
       { href: "/admin/people/", label: "People & roles", roles: ADMINS },
       { href: "/directory/", label: "Colleagues", roles: ["provider", "staff"] },
+      { href: "/break-glass/", label: "Emergency access", roles: [...ADMINS, "provider", "staff"] },
     ],
   },
   {
