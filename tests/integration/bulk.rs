@@ -429,3 +429,123 @@ async fn sub_admins_submit_for_their_subtree_and_see_only_their_batches() {
     problem(r, 404).await;
     problem(post_csv(&app, slug, &sub, &admins, csv).await, 409).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batches_are_listed_newest_first_and_a_sub_admin_sees_only_theirs() {
+    use domain::identity::{Role, RoleGrant};
+    let app = TestApp::new().await;
+    let t = app.tenant("bulklist").await;
+    let slug = "bulklist";
+    let site = body_id(app.department(&t, "Site", None).await);
+    let staff_person = app
+        .person(&t, "staff", "Sub", "sub@bulklist.test", Some(&site))
+        .await;
+    let sub = app
+        .account(
+            &t,
+            &staff_person,
+            &[RoleGrant {
+                role: Role::SubAdmin,
+                department_id: Some(site.parse().expect("uuid")),
+            }],
+        )
+        .await;
+    let desk_person = app
+        .person(&t, "staff", "Desk", "desk@bulklist.test", Some(&site))
+        .await;
+    let desk = app
+        .account(
+            &t,
+            &desk_person,
+            &[RoleGrant {
+                role: Role::Staff,
+                department_id: None,
+            }],
+        )
+        .await;
+    // Rows that fail on submit (unknown clients): each batch completes at once, no jobs needed.
+    let csv = |n: usize| {
+        let mut s = String::from("client_email,provider_id,type,window_from,window_until\n");
+        for i in 0..n {
+            s.push_str(&format!(
+                "nobody{i}@bulklist.test,{},T,{},{}\n",
+                uuid::Uuid::now_v7(),
+                day(3),
+                day(4)
+            ));
+        }
+        s
+    };
+    // Ids chosen by the browser need not sort by time: v4 ids, submitted in this order.
+    let mut admins = Vec::new();
+    for n in 1..=3 {
+        let batch = uuid::Uuid::new_v4().to_string();
+        let r = post_csv(&app, slug, &t.admin_token, &batch, csv(n)).await;
+        assert_eq!(r.0.status().as_u16(), 202);
+        admins.push(batch);
+    }
+    let subs = uuid::Uuid::new_v4().to_string();
+    let r = post_csv(&app, slug, &sub, &subs, csv(4)).await;
+    assert_eq!(r.0.status().as_u16(), 202);
+
+    let list = |token: String, query: String| {
+        let app = &app;
+        async move {
+            let r = app
+                .get(slug, Some(&token), &format!("/api/v1/bulk-batches{query}"))
+                .await;
+            assert_eq!(r.0.status().as_u16(), 200);
+            body(r).await
+        }
+    };
+    let ids = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|b| b["batch_id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    let all = list(t.admin_token.clone(), String::new()).await;
+    let newest_first = vec![
+        subs.clone(),
+        admins[2].clone(),
+        admins[1].clone(),
+        admins[0].clone(),
+    ];
+    assert_eq!(ids(&all), newest_first);
+    let first = &all["items"][0];
+    assert_eq!(
+        (
+            first["total"].as_i64(),
+            first["failed"].as_i64(),
+            first["percent"].as_i64(),
+            first["status"].as_str()
+        ),
+        (Some(4), Some(4), Some(100), Some("completed"))
+    );
+    // Two pages of two, the cursor being the last batch shown.
+    let p1 = list(t.admin_token.clone(), "?limit=2".into()).await;
+    assert_eq!(ids(&p1), newest_first[..2]);
+    let after = p1["page"]["next_after"].as_str().expect("next_after");
+    let p2 = list(t.admin_token.clone(), format!("?limit=2&after={after}")).await;
+    assert_eq!(ids(&p2), newest_first[2..]);
+    assert!(p2["page"].get("next_after").is_none());
+
+    // The sub-admin sees their own batch only, and cannot page from someone else's.
+    assert_eq!(ids(&list(sub.clone(), String::new()).await), vec![subs]);
+    let r = app
+        .get(
+            slug,
+            Some(&sub),
+            &format!("/api/v1/bulk-batches?after={}", admins[0]),
+        )
+        .await;
+    assert_eq!(problem(r, 422).await["errors"][0]["field"], "after");
+    // Front desk staff do not bulk-schedule.
+    problem(
+        app.get(slug, Some(&desk), "/api/v1/bulk-batches").await,
+        403,
+    )
+    .await;
+}

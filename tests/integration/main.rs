@@ -7,6 +7,7 @@
 //! * `http` — bad input, problem+json, tenant routing, auth, If-Match, access policy.
 //! * `cli` — `tenant create/list`, `migrate` idempotency, `serve` logs without personal data.
 //! * `spec` — the committed OpenAPI file matches the code.
+//! * `caseload` — a provider's clients with their next and last appointment.
 //! * `web` — the web app is served at `/` with its security headers, without shadowing the API.
 
 mod support;
@@ -15,6 +16,7 @@ mod access;
 mod accounts;
 mod audit;
 mod bulk;
+mod caseload;
 mod cli;
 mod clients;
 mod http;

@@ -241,8 +241,13 @@ const MATRIX: &[(&str, Case, [Expect; 5])] = &[
     ("getSeries",             InSubtree,               [A, A, A, A, H]),
     ("retimeSeries",          FreshLeafInSubtree,      [A, A, A, A, H]),
     ("cancelSeries",          FreshLeafInSubtree,      [A, A, A, A, H]),
+    // A provider's caseload: follows the calendars (scheduling::reach); a client is refused
+    // before any lookup; a provider the caller does not manage is hidden.
+    ("listProviderClients",   InSubtree,               [A, A, A, A, F]),
+    ("listProviderClients",   OutsideSubtree,          [A, H, H, A, F]),
     // Bulk scheduling: institution admins and sub-admins; a sub-admin sees their own batches.
     ("submitBulkBatch",       InSubtree,               [A, A, F, F, F]),
+    ("listBulkBatches",       Plain,                   [A, A, F, F, F]),
     ("getBulkBatch",          InSubtree,               [A, A, F, F, F]),
     ("getBulkBatch",          OutsideSubtree,          [A, H, F, F, F]),
     ("getBulkBatchReport",    InSubtree,               [A, A, F, F, F]),
@@ -1111,6 +1116,7 @@ impl World<'_> {
                 | "listLocations"
                 | "listAppointmentTypes"
                 | "listAppointments"
+                | "listBulkBatches"
                 | "listWaitlist"
                 | "listCalendarFeeds"
                 | "createCalendarFeed",
@@ -1254,6 +1260,12 @@ impl World<'_> {
                 Call::default().body(json!({"provider_id": self.people[2], "client_id": client,
                     "type_id": self.sched.type_id, "first_start": first.format("%Y-%m-%dT%H:%M:%S").to_string(),
                     "rrule": "FREQ=WEEKLY;COUNT=2"}))
+            }
+            ("listProviderClients", InSubtree) => {
+                Call::default().id("provider_id", &self.people[2])
+            }
+            ("listProviderClients", OutsideSubtree) => {
+                Call::default().id("provider_id", &self.provider_out)
             }
             ("getSeries", InSubtree) => Call::default().id("series_id", &self.sched.series_in),
             ("submitBulkBatch", InSubtree) => Call::default()

@@ -292,7 +292,7 @@ try {
   await step("each role sees its own navigation", async () => {
     const expected = {
       client: ["Overview", "My appointments", "Book an appointment", "Sign-in & security"],
-      sub: ["Overview", "Book for a client", "Calendars", "Bulk scheduling", "Departments", "People & roles", "Sign-in & security"],
+      sub: ["Overview", "Book for a client", "Recurring series", "Calendars", "Intake queue", "Providers' hours", "Bulk scheduling", "Departments", "People & roles", "Emergency access", "Sign-in & security"],
     };
     for (const [who, c, viewport] of [
       ["client", creds.client, { width: 390, height: 844 }],
@@ -431,6 +431,20 @@ try {
     await check(p, "37-provider-hours");
     await p.getByRole("button", { name: `Delete ${off}` }).click();
     await p.getByText("No upcoming changes to your week.").waitFor();
+    // Their caseload: the demo's Mood Disorders clients, Alex with the appointment checked in above.
+    await p.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My clients" }).click();
+    await p.getByRole("heading", { name: "My clients" }).waitFor();
+    const alex = p.getByRole("article", { name: "Alex Morgan" });
+    await alex.waitFor();
+    await p.getByRole("article", { name: "Taylor Singh" }).waitFor();
+    const next = alex.locator("dt:text-is('Next appointment') + dd");
+    assert.match(await next.innerText(), /Therapy session/, "Alex's next appointment is the one checked in");
+    assert.match(await next.innerText(), /Checked in/);
+    await check(p, "37b-provider-my-clients");
+    // "Book for …" opens booking with the client and the provider chosen.
+    await alex.getByRole("link", { name: "Book for Alex Morgan" }).click();
+    await p.getByRole("heading", { name: "Book for a client" }).waitFor();
+    assert.equal(await p.locator('select[name="client_id"] option:checked').innerText(), "Alex Morgan");
     await ctx.close();
   });
 
@@ -473,6 +487,22 @@ try {
     await admin.getByRole("button", { name: "Add location" }).click();
     await admin.getByText("12 Queen St E", { exact: false }).waitFor();
     await check(admin, "40-scheduling-setup");
+    // Edit the location just added, and a service (a server field error first).
+    await admin.getByRole("button", { name: "Edit Eastside Clinic" }).click();
+    const loc = admin.getByRole("form", { name: "Edit Eastside Clinic" });
+    await loc.getByLabel("Address").fill("14 Queen St E");
+    await loc.getByRole("button", { name: "Save location" }).click();
+    await admin.getByText("14 Queen St E", { exact: false }).waitFor();
+    await admin.getByRole("button", { name: "Edit Intake assessment (90 min)" }).click();
+    const svc = admin.getByRole("form", { name: "Edit Intake assessment (90 min)" });
+    await svc.getByLabel("Length (minutes)").fill("0");
+    await svc.getByRole("button", { name: "Save service" }).click();
+    await svc.getByLabel("Length (minutes)").and(admin.locator("[aria-invalid=true]")).waitFor();
+    await check(admin, "40b-scheduling-edit-service-error");
+    await svc.getByLabel("Length (minutes)").fill("90");
+    await svc.getByLabel("Late cancellation inside (minutes)").fill("2880");
+    await svc.getByRole("button", { name: "Save service" }).click();
+    await admin.getByText("late cancellation inside 48 h", { exact: false }).waitFor();
 
     await nav.getByRole("link", { name: "Single sign-on" }).click();
     await admin.getByRole("heading", { name: "Single sign-on" }).waitFor();
@@ -483,7 +513,149 @@ try {
     await check(admin, "41-sso-connection-form-error");
   });
 
-  await step("admin uploads a bulk scheduling CSV, watches it finish and downloads the report", async () => {
+  await step("admin books a series every two weeks, moves it and cancels the later ones", async () => {
+    const nav = admin.getByRole("navigation", { name: "Main" });
+    await nav.getByRole("link", { name: "Recurring series" }).click();
+    await admin.getByRole("heading", { name: "Book a recurring series" }).waitFor();
+    await admin.getByLabel("Provider").selectOption({ label: "Maya Chen" });
+    await admin.getByText(`in the provider's zone, ${zone.replace(/_/g, " ")}`, { exact: false }).waitFor();
+    // Nothing is sent without a client: the field says so.
+    await admin.getByRole("button", { name: "Book the series" }).click();
+    assert.equal(await admin.getByLabel("Client").getAttribute("aria-invalid"), "true");
+    await admin.getByLabel("Client").selectOption({ label: "Taylor Singh" });
+    await admin.getByLabel("Service").selectOption({ label: "Therapy session (50 min)" });
+    const first = new Date(Date.now() + 14 * 86_400_000).toISOString().slice(0, 10);
+    await admin.getByLabel("First date").fill(first);
+    await admin.getByLabel(/^Time/).fill("10:00");
+    await admin.getByLabel("Repeat every (weeks)").fill("2");
+    await admin.getByLabel("Number of appointments").fill("3");
+    await admin.getByRole("button", { name: "Book the series" }).click();
+    await admin.getByText(/^3 booked\./).waitFor();
+    await check(admin, "50-series-booked");
+    await admin.getByRole("link", { name: "Open the series" }).click();
+    await admin.getByRole("heading", { name: "Recurring series" }).waitFor();
+    await admin.getByText(/Every 2 weeks, 3 times/).waitFor();
+    const occurrences = admin.getByRole("list", { name: "Appointments in this series" }).getByRole("listitem");
+    assert.equal(await occurrences.count(), 3);
+    // All of them to 11:00 in the provider's zone.
+    const retime = admin.getByRole("form", { name: "Change the time of the series" });
+    await retime.getByLabel(/^New time/).fill("11:00");
+    await retime.getByRole("button", { name: "Change the time" }).click();
+    await admin.getByText("Moved 3 appointments to 11:00", { exact: false }).waitFor();
+    // The series reloads (its new version) before the next change is made.
+    await admin.locator('ol[aria-label="Appointments in this series"]:not([aria-busy])').waitFor();
+    // Then the second and the third are cancelled ("this and following").
+    const cancel = admin.getByRole("form", { name: "Cancel appointments of the series" });
+    await cancel.getByLabel("One and every later one").check();
+    await cancel.getByLabel("Starting from").selectOption({ index: 2 });
+    await cancel.getByLabel("Reason for cancelling").selectOption("scheduling_error");
+    await cancel.getByRole("button", { name: "Cancel appointments" }).click();
+    await admin.getByText("Cancelled 2 appointments.").waitFor();
+    await occurrences.filter({ hasText: "Cancelled" }).nth(1).waitFor();
+    assert.equal(await occurrences.filter({ hasText: "Booked" }).count(), 1);
+    await check(admin, "51-series-view");
+  });
+
+  await step("the provider breaks the glass for a client outside their care team, then ends it", async () => {
+    const h = { "X-Tenant": "demo", "Content-Type": "application/json" };
+    const login = await (await fetch(`${base}/api/v1/auth/login`, { method: "POST", headers: h, body: JSON.stringify(creds.admin) })).json();
+    const people = await (await fetch(`${base}/api/v1/people?kind=client&limit=100`, { headers: { ...h, Authorization: `Bearer ${login.access_token}` } })).json();
+    const casey = people.items.find((p) => p.given_name === "Casey");
+    assert.ok(casey, "the demo client Casey Nguyen");
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, timezoneId: zone });
+    const p = watch(await ctx.newPage(), "provider-break-glass");
+    await p.goto(`${base}/sign-in/?tenant=demo`);
+    await p.getByLabel("Email").fill(creds.provider.email);
+    await p.getByLabel("Password").fill(creds.provider.password);
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.waitForURL("**/home/");
+    await p.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Emergency access" }).click();
+    await p.getByRole("heading", { name: "Emergency access" }).waitFor();
+    await p.getByLabel("Or the client's id").fill(casey.id);
+    await p.getByLabel("Reason code").selectOption("continuity_of_care");
+    // Too short a reason is caught on the field before any request.
+    await p.getByLabel("Reason", { exact: true }).fill("urgent");
+    await p.getByRole("button", { name: "Open access" }).click();
+    assert.equal(await p.getByLabel("Reason", { exact: true }).getAttribute("aria-invalid"), "true");
+    await p.getByLabel("Reason", { exact: true }).fill("Covering for a colleague: the client called in crisis.");
+    await check(p, "53-break-glass-request");
+    await p.getByRole("button", { name: "Open access" }).click();
+    await p.getByText("Access open to Casey Nguyen's records").waitFor();
+    await check(p, "54-break-glass-open");
+    await p.getByRole("button", { name: "End access now" }).click();
+    await p.getByText("Access ended").waitFor();
+    await ctx.close();
+  });
+
+  // The sub-admin (who is also front desk) works the intake queue and, below, bulk scheduling.
+  const subCtx = await browser.newContext({ viewport: { width: 1366, height: 900 }, timezoneId: zone });
+  const sub = watch(await subCtx.newPage(), "sub-admin");
+  await step("a client requests two intake assessments; the sub-admin approves one and declines the other", async () => {
+    const h = { "X-Tenant": "demo", "Content-Type": "application/json" };
+    const login = await (await fetch(`${base}/api/v1/auth/login`, { method: "POST", headers: h, body: JSON.stringify(creds.client) })).json();
+    const auth = { ...h, Authorization: `Bearer ${login.access_token}` };
+    const types = await (await fetch(`${base}/api/v1/appointment-types`, { headers: auth })).json();
+    const intake = types.find((t) => t.requires_approval);
+    assert.ok(intake, "a demo type needs approval");
+    const day = (n) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
+    const q = new URLSearchParams({ type: intake.id, provider: env.providerId, from: day(2), to: day(4), tz: zone });
+    const slots = await (await fetch(`${base}/api/v1/slots?${q}`, { headers: auth })).json();
+    // One a day: the policy allows two bookings a day per client, and today has them.
+    const byDay = new Map();
+    for (const sl of slots.slots ?? slots) if (!byDay.has(sl.starts_at.slice(0, 10))) byDay.set(sl.starts_at.slice(0, 10), sl);
+    const picks = [...byDay.values()].slice(0, 2);
+    assert.equal(picks.length, 2, `intake slots on two days: ${JSON.stringify(slots).slice(0, 300)}`);
+    env.requests = [];
+    for (const sl of picks) {
+      const r = await fetch(`${base}/api/v1/appointments`, { method: "POST", headers: { ...auth, "Idempotency-Key": crypto.randomUUID() }, body: JSON.stringify({ provider_id: env.providerId, type_id: intake.id, starts_at: sl.starts_at }) });
+      const a = await r.json();
+      assert.equal(r.status, 201, JSON.stringify(a));
+      assert.equal(a.status, "requested");
+      env.requests.push(a.id);
+    }
+    await sub.goto(`${base}/sign-in/?tenant=demo`);
+    await sub.getByLabel("Email").fill(creds.subadmin.email);
+    await sub.getByLabel("Password").fill(creds.subadmin.password);
+    await sub.getByRole("button", { name: "Sign in" }).click();
+    await sub.waitForURL("**/home/");
+    await sub.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Intake queue" }).click();
+    await sub.getByRole("heading", { name: "Intake queue" }).waitFor();
+    const items = sub.getByRole("list", { name: "Requests awaiting approval" }).getByRole("article");
+    await items.nth(1).waitFor();
+    assert.equal(await items.count(), 2, "two requests waiting");
+    assert.match(await items.first().innerText(), /Intake assessment.* with Maya Chen/);
+    await check(sub, "48-intake-queue");
+    await items.first().getByRole("button", { name: /^Approve Alex Morgan/ }).click();
+    await sub.getByText(/^Approved: Alex Morgan/).waitFor();
+    // The approved request leaves the queue once it has reloaded.
+    await items.nth(1).waitFor({ state: "detached" });
+    await items.first().getByRole("button", { name: /^Decline Alex Morgan/ }).click();
+    await sub.getByRole("button", { name: "Decline request" }).click();
+    assert.equal(await sub.getByLabel("Reason for declining").getAttribute("aria-invalid"), "true");
+    await sub.getByLabel("Reason for declining").selectOption("provider_unavailable");
+    await check(sub, "49-intake-decline-reason");
+    await sub.getByRole("button", { name: "Decline request" }).click();
+    await sub.getByText(/^Declined: Alex Morgan/).waitFor();
+    await sub.getByText("No requests are waiting for approval.").waitFor();
+    const status = async (id) => (await (await fetch(`${base}/api/v1/appointments/${id}`, { headers: auth })).json()).status;
+    assert.deepEqual([await status(env.requests[0]), await status(env.requests[1])], ["booked", "cancelled"]);
+  });
+
+  await step("the sub-admin (front desk) gives another provider a day off", async () => {
+    await sub.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Providers' hours" }).click();
+    await sub.getByRole("heading", { name: "Providers' hours" }).waitFor();
+    await sub.getByLabel("Provider").selectOption({ label: "Noah Patel" });
+    await sub.getByLabel("Time zone").and(sub.locator('[value="America/Toronto"]')).waitFor();
+    const off = new Date(Date.now() + 40 * 86_400_000).toISOString().slice(0, 10);
+    await sub.getByLabel("Date").fill(off);
+    await sub.getByRole("button", { name: "Add", exact: true }).click();
+    await sub.getByText(`${off} · Time off (whole day)`).waitFor();
+    await check(sub, "52-front-desk-provider-hours");
+    await sub.getByRole("button", { name: `Delete ${off}` }).click();
+    await sub.getByText("No upcoming changes to this week.").waitFor();
+  });
+
+  await step("the sub-admin uploads a bulk scheduling CSV, watches it finish and downloads the report", async () => {
     // The CSV is built like ops/dev/demo-bulk-csv.sh: the demo's clients and providers, through the API.
     const h = { "X-Tenant": "demo", "Content-Type": "application/json" };
     const login = await (await fetch(`${base}/api/v1/auth/login`, { method: "POST", headers: h, body: JSON.stringify(creds.admin) })).json();
@@ -500,34 +672,36 @@ try {
     lines.push(["nobody@e2e.swiftacare.test", providers[0].id, "Medication follow-up (30 min)", day(1), day(60), ""].join(","));
     const csv = `${lines.join("\n")}\n`;
 
-    const nav = admin.getByRole("navigation", { name: "Main" });
+    const nav = sub.getByRole("navigation", { name: "Main" });
     await nav.getByRole("link", { name: "Bulk scheduling" }).click();
-    await admin.getByRole("heading", { name: "Bulk scheduling" }).waitFor();
+    await sub.getByRole("heading", { name: "Bulk scheduling" }).waitFor();
     // A file without a type column: 422 naming the line, shown on the file input.
-    await admin.getByLabel("CSV file").setInputFiles({ name: "bad.csv", mimeType: "text/csv", buffer: Buffer.from("client_email,provider_id\nx@y.test,1\n") });
-    await admin.getByRole("button", { name: "Schedule these appointments" }).click();
-    await admin.getByLabel("CSV file").and(admin.locator("[aria-invalid=true]")).waitFor();
-    await admin.getByText(/line 1: the header needs/).waitFor();
-    await check(admin, "44-bulk-line-error");
-    await admin.getByLabel("CSV file").setInputFiles({ name: "week.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
-    await admin.getByText("21", { exact: true }).waitFor();
-    assert.equal(await admin.getByLabel("CSV file").getAttribute("aria-invalid"), null, "a new file clears the line error");
-    await check(admin, "45-bulk-preview");
-    await admin.getByRole("button", { name: "Schedule these appointments" }).click();
-    const bar = admin.getByRole("progressbar", { name: "Progress" });
+    await sub.getByLabel("CSV file").setInputFiles({ name: "bad.csv", mimeType: "text/csv", buffer: Buffer.from("client_email,provider_id\nx@y.test,1\n") });
+    await sub.getByRole("button", { name: "Schedule these appointments" }).click();
+    await sub.getByLabel("CSV file").and(sub.locator("[aria-invalid=true]")).waitFor();
+    await sub.getByText(/line 1: the header needs/).waitFor();
+    await check(sub, "44-bulk-line-error");
+    await sub.getByLabel("CSV file").setInputFiles({ name: "week.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await sub.getByText("21", { exact: true }).waitFor();
+    assert.equal(await sub.getByLabel("CSV file").getAttribute("aria-invalid"), null, "a new file clears the line error");
+    await check(sub, "45-bulk-preview");
+    await sub.getByRole("button", { name: "Schedule these appointments" }).click();
+    const bar = sub.getByRole("progressbar", { name: "Progress" });
     await bar.waitFor();
-    await admin.getByText("Rows", { exact: true }).waitFor();
-    await check(admin, "46-bulk-progress");
+    await sub.getByText("Rows", { exact: true }).waitFor();
+    await check(sub, "46-bulk-progress");
     console.log(`  progress first seen at ${await bar.getAttribute("aria-valuenow")} %`);
-    await admin.locator('[role=progressbar][aria-valuenow="100"]').waitFor({ timeout: 60_000 });
-    await admin.getByRole("heading", { name: "Batch completed" }).waitFor();
+    await sub.locator('[role=progressbar][aria-valuenow="100"]').waitFor({ timeout: 60_000 });
+    await sub.getByRole("heading", { name: "Batch completed" }).waitFor();
     // The unknown e-mail (line 22) fails at submit; rows for a provider without hours (the one
-    // invited above) fail in placement; the rest are booked.
-    await admin.getByRole("row", { name: /^22 nobody@e2e\.swiftacare\.test .*not an active client/ }).waitFor();
-    const booked = Number(await admin.locator("dt:text-is('Booked') + dd").innerText());
+    // invited above) fail in placement; the rest are booked (the sub-admin is also front desk,
+    // who manages every calendar).
+    await sub.getByRole("row", { name: /^22 nobody@e2e\.swiftacare\.test .*not an active client/ }).waitFor();
+    await sub.getByRole("row", { name: /the provider has no working hours set/ }).first().waitFor();
+    const booked = Number(await sub.locator("dt:text-is('Booked') + dd").innerText());
     assert.ok(booked >= 10, `booked ${booked}`);
-    await check(admin, "47-bulk-done");
-    const [download] = await Promise.all([admin.waitForEvent("download"), admin.getByRole("button", { name: "Download report (CSV)" }).click()]);
+    await check(sub, "47-bulk-done");
+    const [download] = await Promise.all([sub.waitForEvent("download"), sub.getByRole("button", { name: "Download report (CSV)" }).click()]);
     const fs = await import("node:fs/promises");
     const report = await fs.readFile(await download.path(), "utf8");
     const rows = report.trim().split("\n");
@@ -535,6 +709,16 @@ try {
     assert.equal(rows.length, 22, "one report line per input row");
     assert.equal(rows.filter((r) => r.split(",")[1] === "booked").length, booked, `${booked} booked:\n${report}`);
     assert.match(rows[21], /^22,failed,/);
+    // The batch is listed under Past batches (newest first), with its report there too.
+    // (refreshed by itself when the upload completed).
+    const past = sub.getByRole("region", { name: "Past batches", exact: true });
+    const first = past.getByRole("row").nth(1);
+    await first.getByText("Completed").waitFor();
+    assert.match(await first.innerText(), new RegExp(`\\b21\\s+${booked}\\s+${21 - booked}\\b`));
+    await check(sub, "47b-bulk-past-batches");
+    const [again] = await Promise.all([sub.waitForEvent("download"), first.getByRole("button", { name: /^Report \(CSV\) of the batch/ }).click()]);
+    assert.equal((await fs.readFile(await again.path(), "utf8")).trim().split("\n").length, 22);
+    await subCtx.close();
   });
 
   await step("sign in with your organisation: discovery, and a spent code on /sso/complete", async () => {

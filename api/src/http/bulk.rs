@@ -13,6 +13,7 @@ use domain::scheduling::bulk::input::{MAX_ROWS, RawRow};
 use domain::scheduling::bulk::{self, BatchStatus, Progress, ReportRow};
 
 use super::Tag;
+use super::types::{PageInfo, page};
 use crate::app::AppState;
 use crate::auth::SessionAuth;
 use crate::problem::{ApiError, ApiResult};
@@ -116,6 +117,12 @@ impl From<Progress> for BulkBatchProgress {
             completed_at: p.completed_at,
         }
     }
+}
+
+#[derive(Object)]
+pub struct BulkBatchPage {
+    pub items: Vec<BulkBatchProgress>,
+    pub page: PageInfo,
 }
 
 #[derive(ApiResponse)]
@@ -307,6 +314,39 @@ impl BulkApi {
             }),
             location,
         ))
+    }
+
+    /// List bulk batches, newest first
+    ///
+    /// Institution admins see every batch; a sub-admin the batches they submitted.
+    #[oai(
+        path = "/bulk-batches",
+        method = "get",
+        operation_id = "listBulkBatches"
+    )]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        tenant: Data<&TenantRef>,
+        auth: SessionAuth,
+        /// 1–200, default 50.
+        limit: Query<Option<i64>>,
+        /// `page.next_after` of the previous page: the last batch it showed.
+        after: Query<Option<Uuid>>,
+    ) -> ApiResult<Json<BulkBatchPage>> {
+        let p = bulk::list(
+            &state.tenancy,
+            &tenant,
+            &auth.0.principal,
+            page(limit.0, after.0)?,
+        )
+        .await?;
+        Ok(Json(BulkBatchPage {
+            items: p.items.into_iter().map(Into::into).collect(),
+            page: PageInfo {
+                next_after: p.next_after,
+            },
+        }))
     }
 
     /// Get a bulk batch's progress

@@ -7,6 +7,7 @@ mod appointments;
 mod audit;
 pub mod auth;
 mod bulk;
+mod caseload;
 mod clients;
 mod departments;
 pub mod invitations;
@@ -55,6 +56,7 @@ pub type Api = (
     scheduling::SchedulingApi,
     appointments::AppointmentsApi,
     bulk::BulkApi,
+    caseload::CaseloadApi,
     sso::SsoApi,
 );
 
@@ -74,6 +76,7 @@ pub fn api() -> Api {
         scheduling::SchedulingApi,
         appointments::AppointmentsApi,
         bulk::BulkApi,
+        caseload::CaseloadApi,
         sso::SsoApi,
     )
 }

@@ -223,6 +223,17 @@ pub async fn get_person(c: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Opti
         .map(|r| r.map(Into::into))
 }
 
+/// These people (any kind), in id order; unknown ids are skipped.
+pub async fn get_people(c: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<Person>> {
+    people::table
+        .filter(people::id.eq_any(ids))
+        .order(people::id)
+        .select(PersonRow::as_select())
+        .load::<PersonRow>(c)
+        .await
+        .map(|rows| rows.into_iter().map(Into::into).collect())
+}
+
 /// Who a directory query may return, already resolved to SQL terms.
 #[derive(Clone, Debug)]
 pub enum Visibility {

@@ -7,6 +7,7 @@
 //! * [`availability`] — weekly hours and date overrides.
 //! * [`slots`] — slot search.
 //! * [`booking`] — booking, lifecycle, reschedule, history, Idempotency-Key.
+//! * [`caseload`] — a provider's clients ("My clients") with their next and last appointment.
 //! * [`series`] — recurring series and their edits.
 //! * [`waitlist`] — waiting clients, offers, first-accept-wins.
 //! * [`feeds`] — iCalendar feeds.
@@ -17,6 +18,7 @@ pub mod availability;
 pub mod booking;
 pub mod bulk;
 pub mod calendar;
+pub mod caseload;
 pub mod feeds;
 pub mod model;
 pub mod reach;

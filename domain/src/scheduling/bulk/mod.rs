@@ -29,6 +29,7 @@ use crate::audit::{self, Actor, Event};
 use crate::error::{DomainError, DomainResult};
 use crate::identity::{Principal, Role};
 use crate::jobs;
+use crate::page::{Page, PageRequest};
 use crate::schema::{departments, people};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -513,6 +514,86 @@ pub async fn report(
             )
             .await?;
             Ok(rows)
+        })
+        .await
+}
+
+/// The batches this caller may see, newest first (institution admins: every batch; a
+/// sub-admin: their own). Batch ids are chosen by the submitter, so they do not sort by time:
+/// the keyset is `(created_at, id)`, and `after` names the last batch of the previous page.
+pub async fn list(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+    page: PageRequest,
+) -> DomainResult<Page<Progress>> {
+    may_submit(p)?;
+    let everyone = p.has(Role::InstitutionAdmin);
+    tenancy
+        .tx(tenant, async |c| {
+            let mut q = bulk_batches::table.into_boxed();
+            if !everyone {
+                q = q.filter(bulk_batches::submitted_by.eq(p.account_id));
+            }
+            if let Some(after) = page.after {
+                let mut cursor = bulk_batches::table
+                    .find(after)
+                    .select(bulk_batches::created_at)
+                    .into_boxed();
+                if !everyone {
+                    cursor = cursor.filter(bulk_batches::submitted_by.eq(p.account_id));
+                }
+                let at: DateTime<Utc> =
+                    cursor.first(c).await.optional()?.ok_or_else(|| {
+                        DomainError::invalid("after", "is not a batch of this list")
+                    })?;
+                q = q.filter(
+                    bulk_batches::created_at.lt(at).or(bulk_batches::created_at
+                        .eq(at)
+                        .and(bulk_batches::id.lt(after))),
+                );
+            }
+            let rows: Vec<(Uuid, Batch)> = q
+                .order((bulk_batches::created_at.desc(), bulk_batches::id.desc()))
+                .limit(page.limit + 1)
+                .select((bulk_batches::id, Batch::as_select()))
+                .load(c)
+                .await?;
+            let batches = Page::from_overfetch(rows, page.limit, |(id, _)| *id);
+            let ids: Vec<Uuid> = batches.items.iter().map(|(id, _)| *id).collect();
+            let counts: Vec<(Uuid, String, i64)> = bulk_rows::table
+                .filter(bulk_rows::batch_id.eq_any(&ids))
+                .group_by((bulk_rows::batch_id, bulk_rows::status))
+                .select((
+                    bulk_rows::batch_id,
+                    bulk_rows::status,
+                    diesel::dsl::count_star(),
+                ))
+                .load(c)
+                .await?;
+            let n = |id: Uuid, s: &str| {
+                counts
+                    .iter()
+                    .find(|(b, k, _)| *b == id && k == s)
+                    .map_or(0, |(_, _, v)| *v)
+            };
+            Ok(Page {
+                items: batches
+                    .items
+                    .into_iter()
+                    .map(|(id, b)| Progress {
+                        id,
+                        status: BatchStatus::parse(&b.status),
+                        total: b.total.into(),
+                        booked: n(id, "booked"),
+                        failed: n(id, "failed"),
+                        pending: n(id, "pending"),
+                        created_at: b.created_at,
+                        completed_at: b.completed_at,
+                    })
+                    .collect(),
+                next_after: batches.next_after,
+            })
         })
         .await
 }

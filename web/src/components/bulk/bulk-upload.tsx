@@ -30,7 +30,7 @@ function newBatchId(): string {
  * changes and kept across retries of the same content, so a resubmission after a lost answer
  * is the same batch (the server answers `replayed`) instead of a second one.
  */
-export function BulkUpload({ pollMs = 1000 }: { pollMs?: number }) {
+export function BulkUpload({ pollMs = 1000, onProgress }: { pollMs?: number; onProgress?: (status: Batch["status"]) => void }) {
   const id = useId();
   const [text, setText] = useState("");
   const [fileName, setFileName] = useState<string | null>(null);
@@ -85,6 +85,7 @@ export function BulkUpload({ pollMs = 1000 }: { pollMs?: number }) {
         batchId={submitted}
         source={rows}
         pollMs={pollMs}
+        onProgress={onProgress}
         onAnother={() => {
           setSubmitted(null);
           changed("", null);
@@ -213,8 +214,11 @@ export function BatchProgress({
   batchId,
   pollMs,
   onAnother,
+  onProgress,
   source = [],
 }: {
+  /** Told when the batch is first seen and when it completes (e.g. to refresh a list of batches). */
+  onProgress?: (status: Batch["status"]) => void;
   batchId: string;
   pollMs: number;
   onAnother: () => void;
@@ -227,6 +231,10 @@ export function BatchProgress({
   const [report, setReport] = useState<string | null>(null);
   const [reportError, setReportError] = useState<ApiProblem | null>(null);
   const done = batch?.status === "completed";
+  const status = batch?.status;
+  useEffect(() => {
+    if (status) onProgress?.(status);
+  }, [status, onProgress]);
 
   useEffect(() => {
     if (done) return;

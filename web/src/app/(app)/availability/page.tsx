@@ -7,6 +7,7 @@ import { useSession } from "@/components/shell/session-context";
 import { useLoad, useSubmit } from "@/lib/hooks";
 import { fieldErrors } from "@/lib/problem";
 import { localZone } from "@/lib/format";
+import { allPages } from "@/lib/paging";
 import type { components } from "@/api/generated/tenant";
 
 type Availability = components["schemas"]["Availability"];
@@ -14,25 +15,57 @@ type Rule = components["schemas"]["AvailabilityRule"];
 
 const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
-/** A provider's own working week (in their zone) and dated overrides. */
+/**
+ * A provider's working week (in their zone) and dated overrides. Providers edit their own;
+ * front desk and administrators choose the provider (the API refuses a sub-admin outside
+ * their subtree, shown on the form).
+ */
 export default function AvailabilityPage() {
-  const { me } = useSession();
+  const { me, roles } = useSession();
+  const manages = roles.has("staff") || roles.has("institution_admin") || roles.has("sub_admin");
+  const providers = useLoad(
+    async () =>
+      manages
+        ? (await allPages((after) => unwrap(api.GET("/people", { params: { query: { kind: "provider", limit: 200, after } } })))).filter((p) => p.status === "active")
+        : [],
+    [manages],
+  );
+  const [chosen, setChosen] = useState<string | null>(null);
+  const providerId = chosen ?? (roles.has("provider") ? me.person_id : providers.data?.[0]?.id) ?? null;
+  const own = providerId === me.person_id;
   // Kept here: the form remounts with the saved version.
   const [saved, setSaved] = useState(false);
   const data = useLoad(
-    async () => (me.person_id ? unwrap(api.GET("/providers/{provider_id}/availability", { params: { path: { provider_id: me.person_id } } })) : null),
-    [me.person_id],
+    async () => (providerId ? unwrap(api.GET("/providers/{provider_id}/availability", { params: { path: { provider_id: providerId } } })) : null),
+    [providerId],
   );
   return (
     <>
-      <PageHeader title="My hours" description="When clients and the front desk can book you. Hours are wall-clock times in your schedule's time zone, so they stay put when clocks change." />
+      <PageHeader
+        title={own ? "My hours" : "Providers' hours"}
+        description={`When clients and the front desk can book ${own ? "you" : "this provider"}. Hours are wall-clock times in the schedule's time zone, so they stay put when clocks change.`}
+      />
+      {manages && (
+        <div className="mb-4 max-w-xs">
+          {providers.error && <LoadError problem={providers.error} onRetry={providers.reload} />}
+          <SelectField label="Provider" name="provider" value={providerId ?? ""} onChange={(e) => { setChosen(e.target.value); setSaved(false); }}>
+            {providers.loading && <option value="">Loading…</option>}
+            {(providers.data ?? []).map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.given_name} {p.family_name}
+                {p.id === me.person_id ? " (you)" : ""}
+              </option>
+            ))}
+          </SelectField>
+        </div>
+      )}
       {data.loading && !data.data && <Loading />}
       {data.error && <LoadError problem={data.error} onRetry={data.reload} />}
       {data.data && (
-        <div className="space-y-6">
+        <div className="space-y-6" aria-busy={data.loading || undefined}>
           {saved && <Alert tone="success">Hours saved.</Alert>}
-          <WeekForm key={data.data.version} availability={data.data} onSaved={() => { setSaved(true); data.reload(); }} onEdit={() => setSaved(false)} />
-          <Overrides availability={data.data} onChanged={data.reload} />
+          <WeekForm key={`${data.data.provider_id}-${data.data.version}`} availability={data.data} own={own} onSaved={() => { setSaved(true); data.reload(); }} onEdit={() => setSaved(false)} />
+          <Overrides key={data.data.provider_id} availability={data.data} own={own} onChanged={data.reload} />
         </div>
       )}
     </>
@@ -45,7 +78,7 @@ interface Row {
   end: string;
 }
 
-function WeekForm({ availability, onSaved, onEdit }: { availability: Availability; onSaved: () => void; onEdit: () => void }) {
+function WeekForm({ availability, own, onSaved, onEdit }: { availability: Availability; own: boolean; onSaved: () => void; onEdit: () => void }) {
   const [zone, setZone] = useState(availability.timezone ?? localZone());
   const [rows, setRows] = useState<Row[]>(availability.rules.map((r) => ({ weekday: r.weekday, start: r.start.slice(0, 5), end: r.end.slice(0, 5) })));
   const { run, pending, problem } = useSubmit(async () =>
@@ -70,7 +103,7 @@ function WeekForm({ availability, onSaved, onEdit }: { availability: Availabilit
         <div className="max-w-sm">
           <TextField label="Time zone" name="timezone" value={zone} onChange={(e) => setZone(e.target.value)} error={errors.timezone} hint="An IANA zone, e.g. America/Toronto." />
         </div>
-        {rows.length === 0 && <div className="mt-4"><Empty>No weekly hours: no one can book you yet.</Empty></div>}
+        {rows.length === 0 && <div className="mt-4"><Empty>{own ? "No weekly hours: no one can book you yet." : "No weekly hours: no one can book this provider yet."}</Empty></div>}
         <ul className="mt-4 space-y-3">
           {rows.map((r, i) => (
             <li key={i} className="grid grid-cols-2 items-end gap-3 sm:grid-cols-[12rem_8rem_8rem_auto]">
@@ -98,7 +131,7 @@ function WeekForm({ availability, onSaved, onEdit }: { availability: Availabilit
   );
 }
 
-function Overrides({ availability, onChanged }: { availability: Availability; onChanged: () => void }) {
+function Overrides({ availability, own, onChanged }: { availability: Availability; own: boolean; onChanged: () => void }) {
   const [date, setDate] = useState("");
   const [kind, setKind] = useState<"time_off" | "extra">("time_off");
   const [start, setStart] = useState("");
@@ -129,7 +162,7 @@ function Overrides({ availability, onChanged }: { availability: Availability; on
   return (
     <Card title="Time off and extra hours">
       {availability.overrides.length === 0 ? (
-        <Empty>No upcoming changes to your week.</Empty>
+        <Empty>{own ? "No upcoming changes to your week." : "No upcoming changes to this week."}</Empty>
       ) : (
         <ul className="divide-y divide-slate-100">
           {availability.overrides.map((o) => (

@@ -26,11 +26,14 @@ export default function BookPage() {
 }
 
 function BookWithParams() {
-  const reschedule = useSearchParams().get("reschedule");
-  return <Booking key={reschedule ?? "new"} rescheduleId={reschedule} />;
+  const params = useSearchParams();
+  const reschedule = params.get("reschedule");
+  // `?client=<id>`: "Book for …" from a provider's My clients.
+  const client = params.get("client");
+  return <Booking key={`${reschedule ?? "new"}-${client ?? ""}`} rescheduleId={reschedule} initialClient={client} />;
 }
 
-function Booking({ rescheduleId }: { rescheduleId: string | null }) {
+function Booking({ rescheduleId, initialClient }: { rescheduleId: string | null; initialClient: string | null }) {
   const { roles, me } = useSession();
   const isClient = roles.has("client") && roles.size === 1;
   const zone = useMemo(() => localZone(), []);
@@ -68,7 +71,15 @@ function Booking({ rescheduleId }: { rescheduleId: string | null }) {
       />
       {setup.loading && <Loading />}
       {setup.error && <LoadError problem={setup.error} onRetry={setup.reload} />}
-      {setup.data && <BookingForm {...setup.data} isClient={isClient} zone={zone} />}
+      {setup.data && (
+        <BookingForm
+          {...setup.data}
+          isClient={isClient}
+          zone={zone}
+          initialClient={initialClient ?? undefined}
+          initialProvider={roles.has("provider") && initialClient ? (me.person_id ?? undefined) : undefined}
+        />
+      )}
     </>
   );
 }
@@ -80,7 +91,11 @@ export function BookingForm({
   clients,
   isClient,
   zone,
+  initialClient,
+  initialProvider,
 }: {
+  initialClient?: string;
+  initialProvider?: string;
   types: AppointmentType[];
   moving: Appointment | null;
   providers: { id: string; name: string }[];
@@ -91,8 +106,11 @@ export function BookingForm({
   const today = dateKey(new Date(), zone);
   const [typeId, setTypeId] = useState(moving?.type_id ?? types[0]?.id ?? "");
   const type = types.find((t) => t.id === typeId);
-  const [provider, setProvider] = useState(moving?.provider_id ?? (isClient || !providers[0] ? ANY : providers[0].id));
-  const [clientId, setClientId] = useState("");
+  const [provider, setProvider] = useState(
+    moving?.provider_id ??
+      (initialProvider && providers.some((p) => p.id === initialProvider) ? initialProvider : isClient || !providers[0] ? ANY : providers[0].id),
+  );
+  const [clientId, setClientId] = useState(initialClient && clients.some((c) => c.id === initialClient) ? initialClient : "");
   const [from, setFrom] = useState(today);
   const [slot, setSlot] = useState<string | null>(null);
   const [done, setDone] = useState<Appointment | null>(null);

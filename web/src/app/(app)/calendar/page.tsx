@@ -1,4 +1,5 @@
 "use client";
+import Link from "next/link";
 import { useMemo, useState } from "react";
 import { api, etagOf, unwrap } from "@/api/client";
 import { Alert, Badge, Button, Card, Empty, LoadError, Loading, PageHeader } from "@/components/ui";
@@ -173,6 +174,13 @@ function Detail({ a, zone, onChanged, onClose }: { a: Appointment; zone: string;
           <p className="text-slate-700">{a.type_name}</p>
           <p className="text-slate-700">{dateTimeIn(a.starts_at, zone)} – {timeLabel(a.ends_at, zone)}</p>
           {a.timezone !== zone && <p className="text-slate-600">({dateTimeIn(a.starts_at, a.timezone)} in your schedule&apos;s zone)</p>}
+          {a.series_id && (
+            <p className="mt-1">
+              <Link className="font-semibold text-teal-800 underline" href={`/series/?id=${a.series_id}`}>
+                Part of a recurring series{a.series_exception ? " (changed on its own)" : ""}: view the series
+              </Link>
+            </p>
+          )}
           <p className="mt-2">
             <Badge tone={statusTone(a.status)}>{STATUS_LABELS[a.status]}</Badge>
             {a.late_cancellation && <Badge tone="amber">Late cancellation</Badge>}

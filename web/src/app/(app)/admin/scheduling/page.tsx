@@ -120,6 +120,7 @@ function PolicyForm({ policy, onSaved, onEdit, canEdit }: { policy: Policy; onSa
 
 function Types({ types, locations, onChanged, canEdit }: { types: AppointmentType[]; locations: Location[]; onChanged: () => void; canEdit: boolean }) {
   const [adding, setAdding] = useState(false);
+  const [editing, setEditing] = useState<string | null>(null);
   const toggle = useSubmit(async (t: AppointmentType) =>
     unwrap(api.PATCH("/appointment-types/{type_id}", { params: { path: { type_id: t.id }, header: { "If-Match": etagOf(t.version) } }, body: { active: !t.active } })),
   );
@@ -131,7 +132,12 @@ function Types({ types, locations, onChanged, canEdit }: { types: AppointmentTyp
         <Empty>No services yet.</Empty>
       ) : (
         <ul className="divide-y divide-slate-100">
-          {types.map((t) => (
+          {types.map((t) =>
+            editing === t.id ? (
+              <li key={t.id} className="py-3">
+                <TypeForm key={t.version} existing={t} locations={locations} onDone={() => { setEditing(null); onChanged(); }} onCancel={() => setEditing(null)} />
+              </li>
+            ) : (
             <li key={t.id} className="flex flex-wrap items-center justify-between gap-2 py-3 text-sm">
               <span>
                 <span className="font-semibold text-slate-900">{t.name}</span> {!t.active && <Badge tone="amber">Inactive</Badge>}
@@ -145,42 +151,68 @@ function Types({ types, locations, onChanged, canEdit }: { types: AppointmentTyp
                 </span>
               </span>
               {canEdit && (
+                <span className="flex gap-2">
+                <Button variant="secondary" onClick={() => setEditing(t.id)}>
+                  Edit<span className="sr-only"> {t.name}</span>
+                </Button>
                 <Button variant={t.active ? "danger" : "secondary"} pending={toggle.pending} onClick={async () => { if (await toggle.run(t)) onChanged(); }}>
                   {t.active ? "Deactivate" : "Activate"}<span className="sr-only"> {t.name}</span>
                 </Button>
+                </span>
               )}
             </li>
-          ))}
+            ),
+          )}
         </ul>
       )}
     </Card>
   );
 }
 
-function TypeForm({ locations, onDone, onCancel }: { locations: Location[]; onDone: () => void; onCancel: () => void }) {
-  const [f, setF] = useState({ name: "", duration_minutes: "50", modality: "video" as "video" | "in_person", location_id: "", buffer_after_minutes: "0", slot_interval_minutes: "60", cancellation_window_minutes: "1440", client_bookable: true, requires_approval: false });
-  const { run, pending, problem } = useSubmit(async () =>
-    unwrap(
-      api.POST("/appointment-types", {
-        body: {
-          name: f.name.trim(),
-          duration_minutes: Number(f.duration_minutes),
-          modality: f.modality,
-          location_id: f.modality === "in_person" && f.location_id ? f.location_id : undefined,
-          buffer_after_minutes: Number(f.buffer_after_minutes),
-          slot_interval_minutes: Number(f.slot_interval_minutes),
-          cancellation_window_minutes: Number(f.cancellation_window_minutes),
-          client_bookable: f.client_bookable,
-          requires_approval: f.requires_approval,
-        },
-      }),
-    ),
+/** Adds a service, or (with `existing`) changes one: a PATCH with its version (If-Match). */
+export function TypeForm({ existing, locations, onDone, onCancel }: { existing?: AppointmentType; locations: Location[]; onDone: () => void; onCancel: () => void }) {
+  const [f, setF] = useState(
+    existing
+      ? {
+          name: existing.name,
+          duration_minutes: String(existing.duration_minutes),
+          modality: existing.modality,
+          location_id: existing.location_id ?? "",
+          buffer_after_minutes: String(existing.buffer_after_minutes),
+          slot_interval_minutes: String(existing.slot_interval_minutes),
+          cancellation_window_minutes: String(existing.cancellation_window_minutes),
+          client_bookable: existing.client_bookable,
+          requires_approval: existing.requires_approval,
+        }
+      : { name: "", duration_minutes: "50", modality: "video" as "video" | "in_person", location_id: "", buffer_after_minutes: "0", slot_interval_minutes: "60", cancellation_window_minutes: "1440", client_bookable: true, requires_approval: false },
   );
+  const { run, pending, problem } = useSubmit(async () => {
+    const body = {
+      name: f.name.trim(),
+      duration_minutes: Number(f.duration_minutes),
+      modality: f.modality,
+      location_id: f.modality === "in_person" && f.location_id ? f.location_id : undefined,
+      buffer_after_minutes: Number(f.buffer_after_minutes),
+      slot_interval_minutes: Number(f.slot_interval_minutes),
+      cancellation_window_minutes: Number(f.cancellation_window_minutes),
+      client_bookable: f.client_bookable,
+      requires_approval: f.requires_approval,
+    };
+    if (existing) {
+      return unwrap(
+        api.PATCH("/appointment-types/{type_id}", {
+          params: { path: { type_id: existing.id }, header: { "If-Match": etagOf(existing.version) } },
+          body,
+        }),
+      );
+    }
+    return unwrap(api.POST("/appointment-types", { body }));
+  });
   const errors = fieldErrors(problem);
   return (
     <form
       noValidate
-      aria-label="Add a service"
+      aria-label={existing ? `Edit ${existing.name}` : "Add a service"}
       className="mb-4 space-y-4 rounded-md border border-slate-200 bg-slate-50 p-4"
       onSubmit={async (e) => {
         e.preventDefault();
@@ -212,7 +244,7 @@ function TypeForm({ locations, onDone, onCancel }: { locations: Location[]; onDo
         <label className="flex items-center gap-2"><input type="checkbox" checked={f.requires_approval} onChange={(e) => setF({ ...f, requires_approval: e.target.checked })} className="h-4 w-4 accent-teal-700" />Clients&apos; bookings need approval</label>
       </div>
       <div className="flex gap-2">
-        <Button type="submit" pending={pending}>Add service</Button>
+        <Button type="submit" pending={pending}>{existing ? "Save service" : "Add service"}</Button>
         <Button type="button" variant="secondary" onClick={onCancel}>Cancel</Button>
       </div>
     </form>
@@ -223,6 +255,7 @@ function Locations({ locations, onChanged, canEdit }: { locations: Location[]; o
   const [name, setName] = useState("");
   const [zone, setZone] = useState(localZone());
   const [address, setAddress] = useState("");
+  const [editing, setEditing] = useState<string | null>(null);
   const add = useSubmit(async () => unwrap(api.POST("/locations", { body: { name: name.trim(), timezone: zone.trim(), address: address.trim() || undefined } })));
   const toggle = useSubmit(async (l: Location) =>
     unwrap(api.PATCH("/locations/{location_id}", { params: { path: { location_id: l.id }, header: { "If-Match": etagOf(l.version) } }, body: { active: !l.active } })),
@@ -235,19 +268,30 @@ function Locations({ locations, onChanged, canEdit }: { locations: Location[]; o
         <Empty>No locations yet.</Empty>
       ) : (
         <ul className="divide-y divide-slate-100">
-          {locations.map((l) => (
+          {locations.map((l) =>
+            editing === l.id ? (
+              <li key={l.id} className="py-3">
+                <LocationForm key={l.version} location={l} onDone={() => { setEditing(null); onChanged(); }} onCancel={() => setEditing(null)} />
+              </li>
+            ) : (
             <li key={l.id} className="flex flex-wrap items-center justify-between gap-2 py-3 text-sm">
               <span>
                 <span className="font-semibold text-slate-900">{l.name}</span> {!l.active && <Badge tone="amber">Inactive</Badge>}
                 <span className="block text-slate-700">{l.address ?? "No address"} · {l.timezone}</span>
               </span>
               {canEdit && (
+                <span className="flex gap-2">
+                <Button variant="secondary" onClick={() => setEditing(l.id)}>
+                  Edit<span className="sr-only"> {l.name}</span>
+                </Button>
                 <Button variant={l.active ? "danger" : "secondary"} pending={toggle.pending} onClick={async () => { if (await toggle.run(l)) onChanged(); }}>
                   {l.active ? "Deactivate" : "Activate"}<span className="sr-only"> {l.name}</span>
                 </Button>
+                </span>
               )}
             </li>
-          ))}
+            ),
+          )}
         </ul>
       )}
       {canEdit && (
@@ -274,5 +318,43 @@ function Locations({ locations, onChanged, canEdit }: { locations: Location[]; o
         </form>
       )}
     </Card>
+  );
+}
+
+/** Changes a location's name, address or zone (a PATCH with its version, If-Match). */
+function LocationForm({ location, onDone, onCancel }: { location: Location; onDone: () => void; onCancel: () => void }) {
+  const [name, setName] = useState(location.name);
+  const [address, setAddress] = useState(location.address ?? "");
+  const [zone, setZone] = useState(location.timezone);
+  const save = useSubmit(async () =>
+    unwrap(
+      api.PATCH("/locations/{location_id}", {
+        params: { path: { location_id: location.id }, header: { "If-Match": etagOf(location.version) } },
+        body: { name: name.trim(), timezone: zone.trim(), ...(address.trim() ? { address: address.trim() } : {}) },
+      }),
+    ),
+  );
+  const errors = fieldErrors(save.problem);
+  return (
+    <form
+      noValidate
+      aria-label={`Edit ${location.name}`}
+      className="space-y-3 rounded-md border border-slate-200 bg-slate-50 p-4"
+      onSubmit={async (e: FormEvent) => {
+        e.preventDefault();
+        if (await save.run()) onDone();
+      }}
+    >
+      <FormProblem problem={save.problem} fields={["name", "timezone", "address"]} />
+      <div className="grid gap-3 sm:grid-cols-3">
+        <TextField label="Location name" name="name" value={name} onChange={(e) => setName(e.target.value)} error={errors.name} />
+        <TextField label="Address" name="address" value={address} onChange={(e) => setAddress(e.target.value)} error={errors.address} />
+        <TextField label="Time zone" name="timezone" value={zone} onChange={(e) => setZone(e.target.value)} error={errors.timezone} hint="An IANA zone, e.g. America/Toronto." />
+      </div>
+      <div className="flex gap-2">
+        <Button type="submit" pending={save.pending}>Save location</Button>
+        <Button type="button" variant="secondary" onClick={onCancel}>Cancel</Button>
+      </div>
+    </form>
   );
 }

@@ -7,6 +7,7 @@ import { useLoad, useSubmit } from "@/lib/hooks";
 import { fieldErrors } from "@/lib/problem";
 import { formatDateTime, ROLE_LABELS } from "@/lib/format";
 import type { components } from "@/api/generated/tenant";
+import { ConnectionActions } from "@/components/sso/connection-actions";
 
 type Connection = components["schemas"]["SsoConnectionView"];
 type RoleName = components["schemas"]["RoleName"];
@@ -16,6 +17,7 @@ export default function SsoConnectionsPage() {
   const list = useLoad(() => unwrap(api.GET("/sso/connections")), []);
   const [adding, setAdding] = useState(false);
   const [created, setCreated] = useState<Connection | null>(null);
+  const [deleted, setDeleted] = useState<string | null>(null);
   return (
     <>
       <PageHeader
@@ -24,6 +26,7 @@ export default function SsoConnectionsPage() {
         actions={!adding && <Button onClick={() => { setAdding(true); setCreated(null); }}>Add connection</Button>}
       />
       <div className="space-y-6">
+        {deleted && <Alert tone="success">{`Connection “${deleted}” deleted.`}</Alert>}
         {created && (
           <Alert tone="success" title={`Connection “${created.name}” created`}>
             <p>Give your identity provider&apos;s administrator these details:</p>
@@ -65,6 +68,7 @@ export default function SsoConnectionsPage() {
                       <ConnectionUrls c={c} />
                     </details>
                     <p className="mt-1 text-xs text-slate-600">Added {formatDateTime(c.created_at)}</p>
+                    <ConnectionActions c={c} onDeleted={() => { setDeleted(c.name); list.reload(); }} />
                   </li>
                 ))}
               </ul>
