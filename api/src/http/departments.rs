@@ -91,6 +91,7 @@ pub struct UpdateDepartment {
     pub name: Option<String>,
     pub kind: Option<DepartmentKind>,
     /// Move under another department; `null` moves it to the top level.
+    #[oai(nullable)]
     pub parent_id: MaybeUndefined<Uuid>,
 }
 

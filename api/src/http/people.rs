@@ -107,13 +107,16 @@ pub struct UpdatePerson {
     #[oai(validator(max_length = 1000))]
     pub family_name: Option<String>,
     /// `null` removes the email.
+    #[oai(nullable)]
     pub email: MaybeUndefined<String>,
     /// `null` detaches the person from any department.
+    #[oai(nullable)]
     pub department_id: MaybeUndefined<Uuid>,
     pub status: Option<PersonStatus>,
     /// Mobile number with its country code (`+1 416 555 0123`); stored in E.164. `null` removes
     /// it.
     #[oai(validator(max_length = 40))]
+    #[oai(nullable)]
     pub phone: MaybeUndefined<String>,
     /// Record the person's consent (or its withdrawal) to reminders by text message.
     pub sms_reminders: Option<bool>,

@@ -124,6 +124,7 @@ pub struct UpdateSchedulingPolicy {
     pub reminder_template: Option<String>,
     /// The tenant's SMS gateway URL (http or https); `null` removes it and its secret.
     #[oai(validator(max_length = 500))]
+    #[oai(nullable)]
     pub sms_webhook_url: MaybeUndefined<String>,
     /// The secret the gateway checks our HMAC-SHA256 signatures with (32–256 characters).
     /// Write-only: stored sealed, never returned.
@@ -193,9 +194,11 @@ pub struct UpdateLocation {
     #[oai(validator(max_length = 1000))]
     pub name: Option<String>,
     #[oai(validator(max_length = 500))]
+    #[oai(nullable)]
     pub address: MaybeUndefined<String>,
     #[oai(validator(max_length = 64))]
     pub timezone: Option<String>,
+    #[oai(nullable)]
     pub department_id: MaybeUndefined<Uuid>,
     pub active: Option<bool>,
 }
@@ -363,9 +366,11 @@ pub struct UpdateAppointmentType {
     pub max_advance_days: Option<i32>,
     pub cancellation_window_minutes: Option<i32>,
     pub modality: Option<Modality>,
+    #[oai(nullable)]
     pub location_id: MaybeUndefined<Uuid>,
     pub client_bookable: Option<bool>,
     pub requires_approval: Option<bool>,
+    #[oai(nullable)]
     pub department_id: MaybeUndefined<Uuid>,
     pub active: Option<bool>,
 }

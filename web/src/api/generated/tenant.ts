@@ -2631,11 +2631,11 @@ export interface components {
             cancellation_window_minutes?: number;
             client_bookable?: boolean;
             /** Format: uuid */
-            department_id?: string;
+            department_id?: string | null;
             /** Format: int32 */
             duration_minutes?: number;
             /** Format: uuid */
-            location_id?: string;
+            location_id?: string | null;
             /** Format: int32 */
             max_advance_days?: number;
             /** Format: int32 */
@@ -2654,14 +2654,14 @@ export interface components {
              * Format: uuid
              * @description Move under another department; `null` moves it to the top level.
              */
-            parent_id?: string;
+            parent_id?: string | null;
         };
         /** UpdateLocation */
         UpdateLocation: {
             active?: boolean;
-            address?: string;
+            address?: string | null;
             /** Format: uuid */
-            department_id?: string;
+            department_id?: string | null;
             name?: string;
             timezone?: string;
         };
@@ -2671,16 +2671,16 @@ export interface components {
              * Format: uuid
              * @description `null` detaches the person from any department.
              */
-            department_id?: string;
+            department_id?: string | null;
             /** @description `null` removes the email. */
-            email?: string;
+            email?: string | null;
             family_name?: string;
             given_name?: string;
             /**
              * @description Mobile number with its country code (`+1 416 555 0123`); stored in E.164. `null` removes
              *     it.
              */
-            phone?: string;
+            phone?: string | null;
             /** @description Record the person's consent (or its withdrawal) to reminders by text message. */
             sms_reminders?: boolean;
             status?: components["schemas"]["PersonStatus"];
@@ -2705,7 +2705,7 @@ export interface components {
              */
             sms_webhook_secret?: string;
             /** @description The tenant's SMS gateway URL (http or https); `null` removes it and its secret. */
-            sms_webhook_url?: string;
+            sms_webhook_url?: string | null;
             /** Format: int32 */
             waitlist_offer_batch?: number;
             /** Format: int32 */

@@ -58,6 +58,8 @@ function DetailsForm({ person, departments, onSaved }: { person: Person; departm
   const [email, setEmail] = useState(person.email ?? "");
   const [department, setDepartment] = useState(person.department_id ?? "");
   const [status, setStatus] = useState(person.status);
+  const [phone, setPhone] = useState(person.phone ?? "");
+  const [sms, setSms] = useState(person.sms_reminders);
   const [saved, setSaved] = useState(false);
   const { run, pending, problem } = useSubmit(async () => {
     await unwrap(
@@ -67,8 +69,10 @@ function DetailsForm({ person, departments, onSaved }: { person: Person; departm
           given_name: given,
           family_name: family,
           status,
-          ...(email.trim() && email.trim() !== (person.email ?? "") ? { email: email.trim() } : {}),
-          ...(department && department !== (person.department_id ?? "") ? { department_id: department } : {}),
+          ...(email.trim() !== (person.email ?? "") ? { email: email.trim() ? email.trim() : null } : {}),
+          ...(department !== (person.department_id ?? "") ? { department_id: department ? department : null } : {}),
+          ...(phone.trim() !== (person.phone ?? "") ? { phone: phone.trim() ? phone.trim() : null } : {}),
+          ...(sms !== person.sms_reminders ? { sms_reminders: sms } : {}),
         },
       }),
     );
@@ -86,7 +90,7 @@ function DetailsForm({ person, departments, onSaved }: { person: Person; departm
   return (
     <form onSubmit={submit} noValidate className="space-y-4">
       {saved && <Alert tone="success">Saved.</Alert>}
-      <FormProblem problem={problem} fields={["given_name", "family_name", "email", "department_id", "status"]} />
+      <FormProblem problem={problem} fields={["given_name", "family_name", "email", "department_id", "status", "phone", "sms_reminders"]} />
       <p className="text-sm text-slate-600">
         <Badge>{person.kind}</Badge> · added {formatDateTime(person.created_at)}
       </p>
@@ -101,7 +105,7 @@ function DetailsForm({ person, departments, onSaved }: { person: Person; departm
         value={email}
         onChange={(e) => setEmail(e.target.value)}
         error={errors.email}
-        hint={person.email && !email.trim() ? "Removing an email address is not possible here yet; it will be kept." : undefined}
+        hint={person.email && !email.trim() ? "Saving removes this person's email address." : undefined}
       />
       <SelectField
         label="Department"
@@ -109,7 +113,7 @@ function DetailsForm({ person, departments, onSaved }: { person: Person; departm
         value={department}
         onChange={(e) => setDepartment(e.target.value)}
         error={errors.department_id}
-        hint={person.department_id && !department ? "Taking someone out of every department is not possible here yet; choose another department." : undefined}
+        hint={person.department_id && !department ? "Saving takes this person out of every department." : undefined}
       >
         <option value="">— None —</option>
         {departments.map((d) => (
@@ -119,6 +123,37 @@ function DetailsForm({ person, departments, onSaved }: { person: Person; departm
           </option>
         ))}
       </SelectField>
+      {person.kind === "client" && (
+        <fieldset className="space-y-3">
+          <legend className="text-sm font-medium text-slate-800">Text-message reminders</legend>
+          <TextField
+            label="Mobile number"
+            name="phone"
+            type="tel"
+            autoComplete="off"
+            value={phone}
+            onChange={(e) => setPhone(e.target.value)}
+            error={errors.phone}
+            hint="With the country code, e.g. +1 416 555 0123. Leave empty to remove it."
+          />
+          <label className="flex items-center gap-2 text-sm">
+            <input
+              type="checkbox"
+              name="sms_reminders"
+              checked={sms}
+              onChange={(e) => setSms(e.target.checked)}
+              className="h-4 w-4 accent-teal-700"
+              aria-describedby={errors.sms_reminders ? "sms_reminders-error" : undefined}
+            />
+            The client agreed to appointment reminders by text message
+          </label>
+          {errors.sms_reminders && (
+            <p id="sms_reminders-error" className="text-sm text-red-700">
+              {errors.sms_reminders}
+            </p>
+          )}
+        </fieldset>
+      )}
       <SelectField label="Status" name="status" value={status} onChange={(e) => setStatus(e.target.value as Person["status"])} error={errors.status}>
         <option value="active">Active</option>
         <option value="inactive">Inactive</option>

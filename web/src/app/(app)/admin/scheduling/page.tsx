@@ -55,6 +55,9 @@ function PolicyForm({ policy, onSaved, onEdit, canEdit }: { policy: Policy; onSa
     reminder_offsets_minutes: policy.reminder_offsets_minutes.join(", "),
     reminder_template: policy.reminder_template,
     ical_show_client_names: policy.ical_show_client_names,
+    sms: policy.reminder_channels.includes("sms"),
+    sms_webhook_url: policy.sms_webhook_url ?? "",
+    sms_webhook_secret: "",
   });
   const { run, pending, problem } = useSubmit(async () =>
     unwrap(
@@ -71,6 +74,11 @@ function PolicyForm({ policy, onSaved, onEdit, canEdit }: { policy: Policy; onSa
           reminder_offsets_minutes: v.reminder_offsets_minutes.split(/[\s,]+/).filter(Boolean).map(Number),
           reminder_template: v.reminder_template,
           ical_show_client_names: v.ical_show_client_names,
+          reminder_channels: v.sms ? ["email", "sms"] : ["email"],
+          ...(v.sms_webhook_url.trim() !== (policy.sms_webhook_url ?? "")
+            ? { sms_webhook_url: v.sms_webhook_url.trim() ? v.sms_webhook_url.trim() : null }
+            : {}),
+          ...(v.sms_webhook_secret ? { sms_webhook_secret: v.sms_webhook_secret } : {}),
         },
       }),
     ),
@@ -79,11 +87,13 @@ function PolicyForm({ policy, onSaved, onEdit, canEdit }: { policy: Policy; onSa
   const num = (name: keyof typeof v, label: string, hint?: string) => (
     <TextField label={label} name={name} type="number" inputMode="numeric" disabled={!canEdit} value={String(v[name])} onChange={(e) => setV({ ...v, [name]: e.target.value })} error={errors[name]} hint={hint} />
   );
-  const check = (name: "clients_may_self_book" | "reminders_enabled" | "ical_show_client_names", label: string) => (
+  const check = (name: "clients_may_self_book" | "reminders_enabled" | "ical_show_client_names" | "sms", label: string) => (
     <label className="flex items-center gap-2 text-sm text-slate-800">
       <input type="checkbox" name={name} disabled={!canEdit} checked={v[name]} onChange={(e) => setV({ ...v, [name]: e.target.checked })} className="h-4 w-4 accent-teal-700" />
       {label}
-      {errors[name] && <span className="font-medium text-red-700">⚠ {errors[name]}</span>}
+      {(name === "sms" ? errors.reminder_channels : errors[name]) && (
+        <span className="font-medium text-red-700">⚠ {name === "sms" ? errors.reminder_channels : errors[name]}</span>
+      )}
     </label>
   );
   async function submit(e: FormEvent) {
@@ -95,7 +105,7 @@ function PolicyForm({ policy, onSaved, onEdit, canEdit }: { policy: Policy; onSa
     <form onSubmit={submit} noValidate aria-label="Scheduling policy">
       <Card title="Policy">
         <div className="space-y-4">
-          <FormProblem problem={problem} fields={Object.keys(v)} />
+          <FormProblem problem={problem} fields={[...Object.keys(v), "reminder_channels"]} />
           {check("clients_may_self_book", "Clients may book, move and cancel their own appointments")}
           <div className="grid gap-4 sm:grid-cols-3">
             {num("max_open_bookings_per_client", "Upcoming appointments per client")}
@@ -108,6 +118,21 @@ function PolicyForm({ policy, onSaved, onEdit, canEdit }: { policy: Policy; onSa
           <div className="grid gap-4 sm:grid-cols-2">
             <TextField label="Remind this many minutes before" name="reminder_offsets_minutes" disabled={!canEdit} value={v.reminder_offsets_minutes} onChange={(e) => setV({ ...v, reminder_offsets_minutes: e.target.value })} error={errors.reminder_offsets_minutes} hint="Separated by commas, e.g. 2880, 120." />
             <TextField label="Reminder message" name="reminder_template" disabled={!canEdit} value={v.reminder_template} onChange={(e) => setV({ ...v, reminder_template: e.target.value })} error={errors.reminder_template} hint="Only {provider}, {date}, {time} and {zone} are filled in." />
+          </div>
+          {check("sms", "Also remind by text message (clients who agreed, through your SMS gateway)")}
+          <div className="grid gap-4 sm:grid-cols-2">
+            <TextField label="SMS gateway URL" name="sms_webhook_url" type="url" disabled={!canEdit} value={v.sms_webhook_url} onChange={(e) => setV({ ...v, sms_webhook_url: e.target.value })} error={errors.sms_webhook_url} hint="Each text is POSTed here as JSON, signed. Leave empty to remove the gateway." />
+            <TextField
+              label="SMS gateway signing secret"
+              name="sms_webhook_secret"
+              type="password"
+              autoComplete="new-password"
+              disabled={!canEdit}
+              value={v.sms_webhook_secret}
+              onChange={(e) => setV({ ...v, sms_webhook_secret: e.target.value })}
+              error={errors.sms_webhook_secret}
+              hint={policy.sms_webhook_secret_set ? "A secret is set; type a new one (32–256 characters) to replace it." : "32–256 characters; never shown again."}
+            />
           </div>
           {check("ical_show_client_names", "Providers' calendar feeds show client names")}
           <p className="text-xs text-slate-600">Last changed {formatDateTime(policy.updated_at)}.</p>
@@ -202,7 +227,8 @@ export function TypeForm({ existing, locations, onDone, onCancel }: { existing?:
       return unwrap(
         api.PATCH("/appointment-types/{type_id}", {
           params: { path: { type_id: existing.id }, header: { "If-Match": etagOf(existing.version) } },
-          body,
+          // A video service keeps no location: clear one it had.
+          body: { ...body, ...(!body.location_id && existing.location_id ? { location_id: null } : {}) },
         }),
       );
     }
@@ -330,7 +356,11 @@ function LocationForm({ location, onDone, onCancel }: { location: Location; onDo
     unwrap(
       api.PATCH("/locations/{location_id}", {
         params: { path: { location_id: location.id }, header: { "If-Match": etagOf(location.version) } },
-        body: { name: name.trim(), timezone: zone.trim(), ...(address.trim() ? { address: address.trim() } : {}) },
+        body: {
+          name: name.trim(),
+          timezone: zone.trim(),
+          ...(address.trim() !== (location.address ?? "") ? { address: address.trim() ? address.trim() : null } : {}),
+        },
       }),
     ),
   );
