@@ -66,3 +66,32 @@ it("editing a service starts from its values, PATCHes with If-Match, and shows t
   expect(sent[1]).toMatchObject({ method: "PATCH", path: "/api/v1/appointment-types/t9", ifMatch: '"7"' });
   expect(sent[1]!.body).toMatchObject({ duration_minutes: 90, cancellation_window_minutes: 2880, location_id: "l1", requires_approval: true });
 });
+
+it("narrows a service to some providers with a PUT under the service's version", async () => {
+  const { TypeOffering } = await import("@/components/scheduling/type-offering");
+  const puts: { ifMatch: string | null; body: unknown }[] = [];
+  vi.stubGlobal(
+    "fetch",
+    vi.fn(async (req: Request) => {
+      const path = new URL(req.url).pathname;
+      if (path === "/api/v1/appointment-types/t9/providers" && req.method === "GET") return json({ all_providers: true, provider_ids: [] }, 200);
+      if (path === "/api/v1/appointment-types/t9/providers" && req.method === "PUT") {
+        puts.push({ ifMatch: req.headers.get("If-Match"), body: await req.json() });
+        return json({ all_providers: false, provider_ids: ["p2"] }, 200);
+      }
+      if (path === "/api/v1/people")
+        return json({ items: [
+          { id: "p1", kind: "provider", given_name: "Maya", family_name: "Chen", status: "active", sms_reminders: false, created_at: "", updated_at: "", version: 1 },
+          { id: "p2", kind: "provider", given_name: "Sam", family_name: "Okafor", status: "active", sms_reminders: false, created_at: "", updated_at: "", version: 1 },
+        ], page: { limit: 200 } }, 200);
+      return json({}, 404);
+    }),
+  );
+  const done = vi.fn();
+  render(<TypeOffering type={intake} onDone={done} onCancel={() => {}} />);
+  await userEvent.click(await screen.findByLabelText("Only these providers"));
+  await userEvent.click(screen.getByLabelText("Sam Okafor"));
+  await userEvent.click(screen.getByRole("button", { name: "Save who offers it" }));
+  await vi.waitFor(() => expect(done).toHaveBeenCalledOnce());
+  expect(puts).toEqual([{ ifMatch: '"7"', body: { all_providers: false, provider_ids: ["p2"] } }]);
+});

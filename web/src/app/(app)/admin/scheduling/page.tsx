@@ -8,6 +8,7 @@ import { useLoad, useSubmit } from "@/lib/hooks";
 import { describe, fieldErrors } from "@/lib/problem";
 import { formatDateTime, localZone } from "@/lib/format";
 import type { components } from "@/api/generated/tenant";
+import { TypeOffering } from "@/components/scheduling/type-offering";
 
 type Policy = components["schemas"]["SchedulingPolicy"];
 type Location = components["schemas"]["Location"];
@@ -146,6 +147,7 @@ function PolicyForm({ policy, onSaved, onEdit, canEdit }: { policy: Policy; onSa
 function Types({ types, locations, onChanged, canEdit }: { types: AppointmentType[]; locations: Location[]; onChanged: () => void; canEdit: boolean }) {
   const [adding, setAdding] = useState(false);
   const [editing, setEditing] = useState<string | null>(null);
+  const [offering, setOffering] = useState<string | null>(null);
   const toggle = useSubmit(async (t: AppointmentType) =>
     unwrap(api.PATCH("/appointment-types/{type_id}", { params: { path: { type_id: t.id }, header: { "If-Match": etagOf(t.version) } }, body: { active: !t.active } })),
   );
@@ -162,6 +164,10 @@ function Types({ types, locations, onChanged, canEdit }: { types: AppointmentTyp
               <li key={t.id} className="py-3">
                 <TypeForm key={t.version} existing={t} locations={locations} onDone={() => { setEditing(null); onChanged(); }} onCancel={() => setEditing(null)} />
               </li>
+            ) : offering === t.id ? (
+              <li key={t.id} className="py-3">
+                <TypeOffering type={t} onDone={() => { setOffering(null); onChanged(); }} onCancel={() => setOffering(null)} />
+              </li>
             ) : (
             <li key={t.id} className="flex flex-wrap items-center justify-between gap-2 py-3 text-sm">
               <span>
@@ -173,12 +179,16 @@ function Types({ types, locations, onChanged, canEdit }: { types: AppointmentTyp
                 <span className="block text-slate-600">
                   {t.client_bookable ? "Clients may book" : "Staff book only"}
                   {t.requires_approval ? " · needs approval" : ""} · late cancellation inside {t.cancellation_window_minutes / 60} h
+                  {t.offered_by_all ? "" : " · offered by some providers"}
                 </span>
               </span>
               {canEdit && (
                 <span className="flex gap-2">
                 <Button variant="secondary" onClick={() => setEditing(t.id)}>
                   Edit<span className="sr-only"> {t.name}</span>
+                </Button>
+                <Button variant="secondary" onClick={() => setOffering(t.id)}>
+                  Who offers it<span className="sr-only"> ({t.name})</span>
                 </Button>
                 <Button variant={t.active ? "danger" : "secondary"} pending={toggle.pending} onClick={async () => { if (await toggle.run(t)) onChanged(); }}>
                   {t.active ? "Deactivate" : "Activate"}<span className="sr-only"> {t.name}</span>
