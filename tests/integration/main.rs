@@ -7,6 +7,7 @@
 //! * `http` — bad input, problem+json, tenant routing, auth, If-Match, access policy.
 //! * `cli` — `tenant create/list`, `migrate` idempotency, `serve` logs without personal data.
 //! * `spec` — the committed OpenAPI file matches the code.
+//! * `slot_pages` — slot search in pages: cursors lose and repeat nothing, bad paging input.
 //! * `web` — the web app is served at `/` with its security headers, without shadowing the API.
 
 mod support;
@@ -30,6 +31,7 @@ mod scheduling;
 mod scim;
 mod search_path;
 mod security;
+mod slot_pages;
 mod spec;
 mod sso;
 mod sso_attacks;
