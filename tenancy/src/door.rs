@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::Text;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
@@ -23,6 +25,25 @@ where
     Fut: Future<Output = R>,
 {
     type Fut = Fut;
+}
+
+/// `SELECT set_config('search_path', $1, true)` with a static query id, so diesel-async
+/// prepares it once per connection and reuses it. As a `sql_query` it was prepared again in
+/// every transaction (diesel never caches those): one more round trip per transaction.
+struct SetSearchPath<'a>(&'a str);
+
+impl QueryId for SetSearchPath<'_> {
+    type QueryId = SetSearchPath<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<Pg> for SetSearchPath<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
+        out.push_sql("SELECT set_config('search_path', ");
+        out.push_bind_param::<Text, _>(self.0)?;
+        out.push_sql(", true)");
+        Ok(())
+    }
 }
 
 /// How to reach the shards. `urls` must contain `primary` (the cluster holding `control`).
@@ -109,10 +130,7 @@ impl Tenancy {
         let conn: &mut AsyncPgConnection = &mut pooled;
         let schema = tenant.schema.as_str();
         conn.transaction(async move |c: &mut AsyncPgConnection| {
-            diesel::sql_query("SELECT set_config('search_path', $1, true)")
-                .bind::<Text, _>(schema)
-                .execute(c)
-                .await?;
+            SetSearchPath(schema).execute(c).await?;
             f(c).await
         })
         .await

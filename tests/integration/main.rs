@@ -8,6 +8,7 @@
 //! * `cli` — `tenant create/list`, `migrate` idempotency, `serve` logs without personal data.
 //! * `spec` — the committed OpenAPI file matches the code.
 //! * `caseload` — a provider's clients with their next and last appointment.
+//! * `slot_pages` — slot search in pages: cursors lose and repeat nothing, bad paging input.
 //! * `web` — the web app is served at `/` with its security headers, without shadowing the API.
 
 mod support;
@@ -33,6 +34,7 @@ mod scheduling;
 mod scim;
 mod search_path;
 mod security;
+mod slot_pages;
 mod spec;
 mod sso;
 mod sso_attacks;

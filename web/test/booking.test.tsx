@@ -89,3 +89,25 @@ it("booking for a client needs the client first, said on the field, without a re
   expect(screen.getByLabelText("Client")).toHaveAccessibleDescription(/Choose the client/);
   expect(fetch).toHaveBeenCalledTimes(1);
 });
+
+it("later times come a page at a time: the next page is asked for with the cursor and added", async () => {
+  const afters: (string | null)[] = [];
+  const fetch = vi.fn(async (req: Request) => {
+    const url = new URL(req.url);
+    expect(url.pathname).toBe("/api/v1/slots");
+    afters.push(url.searchParams.get("after"));
+    return url.searchParams.get("after") === "c1"
+      ? json({ timezone: "UTC", slots: [slotAt(19)] }, 200)
+      : json({ timezone: "UTC", slots: [slotAt(17), slotAt(18)], next_after: "c1" }, 200);
+  });
+  vi.stubGlobal("fetch", fetch);
+  render(<BookingForm types={[therapy]} moving={null} providers={[{ id: "p1", name: "Maya Chen" }]} clients={[]} isClient zone="UTC" />);
+  await screen.findByRole("group", { name: /Available times/ });
+  expect(screen.getAllByRole("radio")).toHaveLength(2);
+  expect(screen.getByText(/2\+ free/)).toBeInTheDocument();
+  await userEvent.click(screen.getByRole("button", { name: "Show later times" }));
+  await vi.waitFor(() => expect(screen.getAllByRole("radio")).toHaveLength(3));
+  expect(afters).toEqual([null, "c1"]);
+  expect(screen.queryByRole("button", { name: "Show later times" })).not.toBeInTheDocument();
+  expect(screen.getByText(/3 free/)).toBeInTheDocument();
+});

@@ -44,9 +44,8 @@ const MAX_DAYS_AHEAD: i64 = 700;
 /// then `booking::book`. Each transaction starts with the pool's `SELECT $1` check (deadpool's
 /// verified recycling) and `set_config('search_path', …, true)` (the tenancy door).
 ///
-/// Differences from the app, all small: pgbench prepares `set_config` once, where diesel
-/// prepares that raw `sql_query` again in every transaction (an extra round trip the app pays);
-/// ids are made in SQL (time-ordered like the app's UUIDv7s); the audit hash is SHA-256 in SQL
+/// Differences from the app, all small (both now prepare `set_config` once per connection;
+/// until branch `slots-b3` diesel prepared it again in every transaction); ids are made in SQL (time-ordered like the app's UUIDv7s); the audit hash is SHA-256 in SQL
 /// where the app hashes the entry in Rust; the audit insert returns its hash for the head update.
 /// pgbench variables: `-D first,t,init,base,type_id,account,schema`; `:client_id` is the worker;
 /// `{schema}` is replaced by the tenant's schema when the script is written.

@@ -12,12 +12,20 @@
 //! (staff rules: no notice or advance limit), `GET /api/v1/slots?provider=…` or
 //! `?department=…`, body read to the end.
 //!
-//! Arms, alternated per round for each scenario:
-//! * `floor` — `slots::compute` on the type, schedules and busy spans loaded once: the pure
-//!   slot generation the request does after its queries;
-//! * `queries` — the reads `slots::search` runs (type, schedules, busy spans) in one
-//!   `Tenancy::tx`, no HTTP: where the database time goes;
-//! * `http` — the request through the app (session, tenant, queries, compute, JSON).
+//! The API answers a page at a time (`limit`, default 200, and a `next_after` cursor). Arms,
+//! alternated per round for each scenario:
+//! * `floor` — `slots::compute_page` on the type, schedules and busy spans the first page
+//!   reads, loaded once: the pure slot generation the request does after its queries, for the
+//!   same page;
+//! * `queries` — the reads `slots::search` runs for that page (type, schedules, busy spans) in
+//!   one `Tenancy::tx`, no HTTP: where the database time goes;
+//! * `http` — the first page through the app (session, tenant, queries, compute, JSON);
+//! * `floor, window` / `http, all pages` — the whole 28-day window: `slots::compute` on every
+//!   busy span of the window, and following `next_after` from the first page to the last
+//!   (`--walks` walks per round; their time is the walk's, their slots the window's).
+//!
+//! Before timing, the pages walked end to end must hold exactly the slots `slots::compute`
+//! finds for the whole window (no slot missing or repeated across pages).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,6 +35,7 @@ use anyhow::{Context, anyhow, ensure};
 use chrono::{NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use domain::scheduling::availability::load_schedules;
+use domain::scheduling::busy::{self, BusyPage};
 use domain::scheduling::calendar::{Schedule, Span, local_start};
 use domain::scheduling::model::AppointmentType;
 use domain::scheduling::setup::get_type_row;
@@ -64,12 +73,11 @@ struct Round {
     latency: Latency,
 }
 
-/// What the floor works on: everything `slots::search` loads, loaded once.
+/// What the floor works on: everything `slots::search` loads for the first page, loaded once.
 struct Preloaded {
     t: AppointmentType,
     schedules: HashMap<Uuid, Schedule>,
-    busy: HashMap<Uuid, Vec<Span>>,
-    busy_rows: usize,
+    busy: BusyPage,
 }
 
 struct Window {
@@ -100,13 +108,19 @@ async fn load(
             )
             .await
             .map_err(|e| anyhow!("load_schedules: {e}"))?;
-            let busy = slots::busy_spans(c, providers, from, to).await?;
-            let busy_rows = busy.values().map(Vec::len).sum();
+            // Staff rules: the page starts at the window's start (tomorrow), as the search's does.
+            let busy = busy::busy_page(
+                c,
+                providers,
+                from,
+                to,
+                Some(slots::rows_per_provider(providers.len())),
+            )
+            .await?;
             anyhow::Ok(Preloaded {
                 t: ty,
                 schedules,
                 busy,
-                busy_rows,
             })
         })
         .await
@@ -123,8 +137,12 @@ fn shorten_ids(line: &str) -> String {
     }
 }
 
-/// One request through the app; returns its time and the number of slots.
-async fn http_once(app: &App, t: &Tenant, path: &str) -> anyhow::Result<(Duration, usize)> {
+/// One page through the app; returns its time, its slots (provider, start) and `next_after`.
+async fn http_once(
+    app: &App,
+    t: &Tenant,
+    path: &str,
+) -> anyhow::Result<(Duration, Vec<(String, String)>, Option<String>)> {
     let started = Instant::now();
     let resp = app
         .client
@@ -147,7 +165,51 @@ async fn http_once(app: &App, t: &Tenant, path: &str) -> anyhow::Result<(Duratio
         String::from_utf8_lossy(&body)
     );
     let v: Value = serde_json::from_slice(&body).context("slot list JSON")?;
-    Ok((took, v["slots"].as_array().map_or(0, Vec::len)))
+    let slots = v["slots"]
+        .as_array()
+        .context("no slots array")?
+        .iter()
+        .map(|s| {
+            (
+                s["provider_id"].as_str().unwrap_or("").to_owned(),
+                s["starts_at"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    Ok((took, slots, v["next_after"].as_str().map(str::to_owned)))
+}
+
+/// Follows `next_after` from the first page to the last; returns the walk's time, every slot
+/// (provider, start instant) and the number of pages.
+async fn walk(
+    app: &App,
+    t: &Tenant,
+    path: &str,
+) -> anyhow::Result<(Duration, Vec<(Uuid, chrono::DateTime<Utc>)>, usize)> {
+    let started = Instant::now();
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let p = match &after {
+            Some(a) => format!("{path}&after={a}"),
+            None => path.to_owned(),
+        };
+        let (_, slots, next) = http_once(app, t, &p).await?;
+        pages += 1;
+        for (provider, start) in slots {
+            out.push((
+                Uuid::parse_str(&provider)?,
+                chrono::DateTime::parse_from_rfc3339(&start)?.with_timezone(&Utc),
+            ));
+        }
+        match next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+        ensure!(pages < 10_000, "{path}: the cursor does not end");
+    }
+    Ok((started.elapsed(), out, pages))
 }
 
 pub async fn run(
@@ -160,6 +222,7 @@ pub async fn run(
     let team_bookings: usize = args.get("team-bookings", bookings)?;
     let requests: usize = args.get("requests", 300)?;
     let team_requests: usize = args.get("team-requests", 100)?;
+    let walks: usize = args.get("walks", 3)?;
     let rounds: usize = args.get("rounds", 3)?;
     ensure!(rounds >= 1, "--rounds must be at least 1");
     ensure!(
@@ -265,26 +328,67 @@ pub async fn run(
         );
         let pre = load(&app, &t, type_id, &sc.providers, &w).await?;
         let rules = slots::rules_for(&pre.t, false, Utc::now(), w.from, w.to);
-        let floor_slots = slots::compute(
-            &pre.t,
-            &sc.providers,
-            &pre.schedules,
-            &pre.busy,
-            &rules,
-            first,
-            last,
-        )
-        .len();
-        // Warm-up (untimed), and the sanity check that both paths give the same answer size.
-        let mut http_slots = 0;
+        let page = |pre: &Preloaded| {
+            slots::compute_page(
+                &pre.t,
+                &sc.providers,
+                &pre.schedules,
+                &pre.busy,
+                &rules,
+                None,
+                slots::DEFAULT_LIMIT,
+            )
+        };
+        let floor_page = page(&pre);
+        // The whole window, for the `floor, window` arm and the check that pages add up to it.
+        let window_busy: HashMap<Uuid, Vec<Span>> = app
+            .tenancy
+            .tx(&t.tenant, async |c| {
+                anyhow::Ok(busy::busy_spans(c, &sc.providers, w.from, w.to).await?)
+            })
+            .await?;
+        let window = |busy: &HashMap<Uuid, Vec<Span>>| {
+            slots::compute(
+                &pre.t,
+                &sc.providers,
+                &pre.schedules,
+                busy,
+                &rules,
+                first,
+                last,
+            )
+        };
+        let window_slots: Vec<(Uuid, chrono::DateTime<Utc>)> = window(&window_busy)
+            .into_iter()
+            .map(|s| (s.provider_id, s.starts_at))
+            .collect();
+        // Warm-up (untimed), and the sanity checks: the first page is the floor's page, and
+        // the pages walked to the end hold exactly the window's slots, in order.
+        let mut http_first = Vec::new();
+        let mut http_next = None;
         for _ in 0..20 {
-            http_slots = http_once(&app, &t, &path).await?.1;
+            (_, http_first, http_next) = http_once(&app, &t, &path).await?;
         }
         ensure!(
-            http_slots == floor_slots,
-            "{}: the API returned {http_slots} slots, the floor computed {floor_slots}",
-            sc.name
+            http_first.len() == floor_page.slots.len()
+                && http_next.is_some() == floor_page.next.is_some(),
+            "{}: the API's first page has {} slots (next: {}), the floor's {} (next: {})",
+            sc.name,
+            http_first.len(),
+            http_next.is_some(),
+            floor_page.slots.len(),
+            floor_page.next.is_some()
         );
+        let (_, walked, pages) = walk(&app, &t, &path).await?;
+        ensure!(
+            walked == window_slots,
+            "{}: {} pages hold {} slots, the window {} (or not the same ones)",
+            sc.name,
+            pages,
+            walked.len(),
+            window_slots.len()
+        );
+        let http_slots = http_first.len();
         // The busy query as `slots::busy_spans` sends it, explained: it should be one index
         // range scan on (provider_id, starts_at), not a scan of the table.
         let ids_sql = sc
@@ -293,36 +397,37 @@ pub async fn run(
             .map(|p| format!("'{p}'"))
             .collect::<Vec<_>>()
             .join(",");
+        let per_provider = slots::rows_per_provider(sc.providers.len());
         let plan = psql_on(
             url,
             &format!(
-                "SET search_path = {schema}; EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) \
-                 SELECT provider_id, busy_from, busy_until FROM appointments \
-                 WHERE provider_id = ANY(ARRAY[{ids_sql}]::uuid[]) \
-                 AND starts_at >= '{lo}' AND starts_at < '{hi}' AND status <> 'cancelled'",
+                "SET search_path = {schema}; \
+                 PREPARE busy(uuid[], timestamptz, timestamptz, timestamptz, bigint) AS {sql}; \
+                 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) \
+                 EXECUTE busy(ARRAY[{ids_sql}]::uuid[], '{lo}', '{hi}', '{after}', {per_provider})",
+                sql = busy::SQL,
                 lo = (w.from - chrono::Duration::days(1)).to_rfc3339(),
                 hi = (w.to + chrono::Duration::days(1)).to_rfc3339(),
+                after = (w.from - busy::MAX_BUFFER_BEFORE).to_rfc3339(),
             ),
         )?;
-        let rows_loaded: usize = psql_on(
-            url,
-            &format!(
-                "SELECT count(*) FROM {schema}.appointments WHERE provider_id = ANY(ARRAY[{ids_sql}]::uuid[]) \
-                 AND starts_at >= '{lo}' AND starts_at < '{hi}' AND status <> 'cancelled'",
-                lo = (w.from - chrono::Duration::days(1)).to_rfc3339(),
-                hi = (w.to + chrono::Duration::days(1)).to_rfc3339(),
-            ),
-        )?
-        .parse()
-        .context("row count")?;
+        let rows_loaded = pre.busy.rows;
         facts.push(json!({"scenario": sc.name, "providers": sc.providers.len(),
-                          "rows_loaded": rows_loaded, "busy_spans_merged": pre.busy_rows,
-                          "slots": http_slots, "busy_query_plan": plan}));
+                          "rows_loaded": rows_loaded, "busy_spans_merged": pre.busy.merged,
+                          "rows_per_provider": per_provider,
+                          "complete_until": pre.busy.complete_until.map(|u| u.to_rfc3339()),
+                          "slots": http_slots, "window_slots": window_slots.len(),
+                          "window_busy_spans": window_busy.values().map(Vec::len).sum::<usize>(),
+                          "pages": pages, "busy_query_plan": plan}));
         progress(
             t_start,
             &format!(
-                "b3: {}: {} slots, {} busy spans",
-                sc.name, http_slots, pre.busy_rows
+                "b3: {}: first page {} slots ({} busy spans); window {} slots in {} pages",
+                sc.name,
+                http_slots,
+                pre.busy.merged,
+                window_slots.len(),
+                pages
             ),
         );
         for r in 1..=rounds {
@@ -330,15 +435,7 @@ pub async fn run(
             let mut samples = Vec::with_capacity(sc.requests);
             for _ in 0..sc.requests {
                 let t0 = Instant::now();
-                let out = slots::compute(
-                    &pre.t,
-                    &sc.providers,
-                    &pre.schedules,
-                    &pre.busy,
-                    &rules,
-                    first,
-                    last,
-                );
+                let out = page(&pre);
                 samples.push(t0.elapsed());
                 std::hint::black_box(out);
             }
@@ -354,7 +451,7 @@ pub async fn run(
                 let t0 = Instant::now();
                 let p = load(&app, &t, type_id, &sc.providers, &w).await?;
                 samples.push(t0.elapsed());
-                std::hint::black_box(p.busy_rows);
+                std::hint::black_box(p.busy.merged);
             }
             rounds_out.push(Round {
                 scenario: sc.name,
@@ -373,6 +470,32 @@ pub async fn run(
                 round: r,
                 latency: latency(&samples),
             });
+            // the whole window: in memory, and every page through the app
+            let mut samples = Vec::with_capacity(sc.requests);
+            for _ in 0..sc.requests.min(50) {
+                let t0 = Instant::now();
+                let out = window(&window_busy);
+                samples.push(t0.elapsed());
+                std::hint::black_box(out);
+            }
+            rounds_out.push(Round {
+                scenario: sc.name,
+                arm: "floor, window",
+                round: r,
+                latency: latency(&samples),
+            });
+            if walks > 0 {
+                let mut samples = Vec::with_capacity(walks);
+                for _ in 0..walks {
+                    samples.push(walk(&app, &t, &path).await?.0);
+                }
+                rounds_out.push(Round {
+                    scenario: sc.name,
+                    arm: "http, all pages",
+                    round: r,
+                    latency: latency(&samples),
+                });
+            }
             progress(t_start, &format!("b3: {} round {r}/{rounds} done", sc.name));
         }
     }
@@ -385,7 +508,8 @@ pub async fn run(
         "window {first} … {last} ({DAYS} days, {ZONE}); single provider: {bookings} bookings; department: {TEAM} providers × {team_bookings} bookings"
     );
     println!(
-        "search type 15 min, starts every 15 min, staff caller; rounds = {rounds}; {requests} (single) / {team_requests} (department) sequential searches per arm and round"
+        "search type 15 min, starts every 15 min, staff caller, first page of {} slots; rounds = {rounds}; {requests} (single) / {team_requests} (department) sequential searches per arm and round, {walks} walks of every page",
+        slots::DEFAULT_LIMIT
     );
     println!("machine: {cpus} CPUs; PostgreSQL {pg_version}; app in-process (poem TestClient)");
     println!(
@@ -394,27 +518,33 @@ pub async fn run(
     );
     for f in &facts {
         println!(
-            "  {}: {} provider(s); per search {} appointment rows loaded ({} busy spans once merged), {} free slots returned",
+            "  {}: {} provider(s); first page: {} appointment rows read (at most {} per provider), {} busy spans once merged (complete until {}), {} free slots",
             f["scenario"].as_str().unwrap_or("?"),
             f["providers"],
             f["rows_loaded"],
+            f["rows_per_provider"],
             f["busy_spans_merged"],
+            f["complete_until"].as_str().unwrap_or("the window's end"),
             f["slots"]
         );
-        println!("    busy query plan (EXPLAIN ANALYZE):");
+        println!(
+            "    whole window: {} busy spans, {} free slots in {} pages",
+            f["window_busy_spans"], f["window_slots"], f["pages"]
+        );
+        println!("    busy query plan, first page (EXPLAIN ANALYZE):");
         for line in f["busy_query_plan"].as_str().unwrap_or("").lines() {
             println!("      {}", shorten_ids(line));
         }
     }
     println!();
     println!(
-        "  {:<26} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "  {:<34} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "round", "p50 ms", "p90 ms", "p99 ms", "max ms", "mean ms"
     );
     for r in &rounds_out {
         let l = &r.latency;
         println!(
-            "  {:<26} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
+            "  {:<34} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
             format!("{} {}. {}", r.scenario, r.round, r.arm),
             l.p50,
             l.p90,
@@ -455,7 +585,20 @@ pub async fn run(
             sc.p99_target_ms,
             verdict(pass_p99)
         );
+        let (fw50, fw99) = (
+            med("floor, window", |l| l.p50),
+            med("floor, window", |l| l.p99),
+        );
+        let (walk50, walk99) = (
+            med("http, all pages", |l| l.p50),
+            med("http, all pages", |l| l.p99),
+        );
+        println!(
+            "    whole window (informational): floor {fw50:.3} / {fw99:.3} ms, every page through the app {walk50:.3} / {walk99:.3} ms"
+        );
         verdicts.push(json!({"scenario": sc.name,
+            "window_floor_p50_ms": fw50, "window_floor_p99_ms": fw99,
+            "window_walk_p50_ms": walk50, "window_walk_p99_ms": walk99,
             "floor_p50_ms": floor50, "floor_p99_ms": floor99,
             "queries_p50_ms": q50, "queries_p99_ms": q99,
             "http_p50_ms": http50, "http_p99_ms": http99,
@@ -468,7 +611,8 @@ pub async fn run(
         "bench": "b3_slots",
         "when": when,
         "args": {"bookings": bookings, "team_bookings": team_bookings, "requests": requests,
-                 "team_requests": team_requests, "rounds": rounds, "days": DAYS, "zone": ZONE},
+                 "team_requests": team_requests, "walks": walks, "rounds": rounds, "days": DAYS,
+                 "zone": ZONE, "limit": slots::DEFAULT_LIMIT},
         "machine": {"cpus": cpus, "postgres": pg_version, "load_average_before": load_start},
         "scenarios": facts,
         "rounds": rounds_out.iter().map(|r| json!({"scenario": r.scenario, "arm": r.arm,

@@ -550,11 +550,18 @@ pub struct Slot {
     pub ends_at: DateTime<FixedOffset>,
 }
 
+/// One page of free slots, earliest first (by start, then provider).
 #[derive(Object)]
 pub struct SlotList {
     /// The zone the times are given in.
     pub timezone: String,
+    /// At most `limit` slots. A page may hold fewer while `next_after` is set (it ends where
+    /// the busy time it read ends); keep following `next_after` to see every slot.
     pub slots: Vec<Slot>,
+    /// Pass as `after`, with the same `type`, `provider`/`department`, `from`, `to` and `tz`,
+    /// for the next page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
+    pub next_after: Option<String>,
 }
 
 pub struct SchedulingApi;
@@ -1019,7 +1026,7 @@ impl SchedulingApi {
         Ok(Done::Done)
     }
 
-    /// Free slots for a type, for one provider or a department's providers
+    /// Free slots for a type, for one provider or a department's providers, a page at a time
     #[expect(
         clippy::too_many_arguments,
         reason = "one argument per query parameter"
@@ -1043,6 +1050,11 @@ impl SchedulingApi {
         to: Query<NaiveDate>,
         /// IANA zone for the dates and the answer, e.g. America/Vancouver.
         tz: Query<String>,
+        /// Slots per page, 1–500, default 200.
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
+        limit: Query<Option<u32>>,
+        /// `next_after` of the previous page (an opaque cursor).
+        after: Query<Option<String>>,
     ) -> ApiResult<Json<SlotList>> {
         let zone =
             calendar::parse_zone(tz.0.trim()).map_err(|m| ApiError::invalid_field("tz", m))?;
@@ -1056,18 +1068,31 @@ impl SchedulingApi {
                 ));
             }
         };
+        let after = match after.0.as_deref() {
+            None => None,
+            Some(raw) => Some(slots::Cursor::decode(raw).ok_or_else(|| {
+                ApiError::bad_request(
+                    "bad-request",
+                    "failed to parse parameter `after`: not a `next_after` cursor",
+                )
+            })?),
+        };
         let q = slots::SlotQuery {
             providers,
             type_id: type_id.0,
             from: from.0,
             to: to.0,
             tz: zone,
+            after,
+            limit: limit.0.map_or(slots::DEFAULT_LIMIT, |n| n as usize),
         };
         let found = slots::search(&state.tenancy, &tenant, &auth.0.principal, q).await?;
         let offset = |t: DateTime<Utc>| t.with_timezone(&zone).fixed_offset();
         Ok(Json(SlotList {
             timezone: zone.name().to_owned(),
+            next_after: found.next.map(|c| c.encode()),
             slots: found
+                .slots
                 .into_iter()
                 .map(|s| Slot {
                     provider_id: s.provider_id,

@@ -5,7 +5,7 @@
 //! * [`calendar`] — pure wall-clock → instant expansion and slot generation (tz database).
 //! * [`setup`] — policy, locations, appointment types.
 //! * [`availability`] — weekly hours and date overrides.
-//! * [`slots`] — slot search.
+//! * [`slots`] — slot search, in pages; [`busy`] — the busy time it reads.
 //! * [`booking`] — booking, lifecycle, reschedule, history, Idempotency-Key.
 //! * [`caseload`] — a provider's clients ("My clients") with their next and last appointment.
 //! * [`series`] — recurring series and their edits.
@@ -17,6 +17,7 @@
 pub mod availability;
 pub mod booking;
 pub mod bulk;
+pub mod busy;
 pub mod calendar;
 pub mod caseload;
 pub mod feeds;

@@ -1182,7 +1182,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Free slots for a type, for one provider or a department's providers */
+        /** Free slots for a type, for one provider or a department's providers, a page at a time */
         get: operations["searchSlots"];
         put?: never;
         post?: never;
@@ -2506,8 +2506,20 @@ export interface components {
              */
             starts_at: string;
         };
-        /** SlotList */
+        /**
+         * SlotList
+         * @description One page of free slots, earliest first (by start, then provider).
+         */
         SlotList: {
+            /**
+             * @description Pass as `after`, with the same `type`, `provider`/`department`, `from`, `to` and `tz`,
+             *     for the next page; absent on the last page.
+             */
+            next_after?: string;
+            /**
+             * @description At most `limit` slots. A page may hold fewer while `next_after` is set (it ends where
+             *     the busy time it read ends); keep following `next_after` to see every slot.
+             */
             slots: components["schemas"]["Slot"][];
             /** @description The zone the times are given in. */
             timezone: string;
@@ -14088,6 +14100,10 @@ export interface operations {
                 to: string;
                 /** @description IANA zone for the dates and the answer, e.g. America/Vancouver. */
                 tz: string;
+                /** @description Slots per page, 1–500, default 200. */
+                limit?: number;
+                /** @description `next_after` of the previous page (an opaque cursor). */
+                after?: string;
             };
             header?: {
                 /** @description The tenant (organisation) slug. Required unless the host is <slug>.<base domain>. */

@@ -1,12 +1,16 @@
 "use client";
 import { useState } from "react";
-import { Empty } from "@/components/ui";
+import { Button, Empty } from "@/components/ui";
 import { groupByDay, timeLabel, type Slot } from "@/lib/scheduling";
 
 /**
  * Free slots grouped by day, in `zone` (named in the legend): one day's times at a time (a week
  * of times would be a very long page on a phone). Each time is a radio button, so the list is
  * one tab stop and arrow keys move between times.
+ *
+ * The search answers a page of times at a time, earliest first. With `more`, later times
+ * exist: the last day's count reads "N+ free" (the rest of that day may be on the next page)
+ * and a button loads the next page.
  */
 export function SlotPicker({
   slots,
@@ -14,17 +18,33 @@ export function SlotPicker({
   value,
   onChange,
   providerName,
+  more,
 }: {
   slots: Slot[];
   zone: string;
   value: string | null;
   onChange: (key: string) => void;
   providerName?: (id: string) => string | undefined;
+  more?: { onMore: () => void; pending: boolean };
 }) {
   const days = groupByDay(slots, zone);
   const [chosenDay, setChosenDay] = useState<string | null>(null);
-  if (slots.length === 0) return <Empty>No free times in these dates. Try later dates, another provider, or join the waitlist.</Empty>;
+  const moreButton = more && (
+    <Button type="button" variant="secondary" pending={more.pending} onClick={more.onMore}>
+      Show later times
+    </Button>
+  );
+  if (slots.length === 0)
+    return more ? (
+      <div className="space-y-3">
+        <p className="text-sm text-slate-600">No free times yet in the part of these dates searched so far.</p>
+        {moreButton}
+      </div>
+    ) : (
+      <Empty>No free times in these dates. Try later dates, another provider, or join the waitlist.</Empty>
+    );
   const day = days.find((d) => d.day === chosenDay) ?? days[0]!;
+  const lastDay = days[days.length - 1]!.day;
   return (
     <div className="space-y-4">
       <div role="group" aria-label="Day" className="flex flex-wrap gap-2">
@@ -37,7 +57,10 @@ export function SlotPicker({
             className={`min-h-11 rounded-md border px-3 py-1.5 text-left text-sm ${d.day === day.day ? "border-teal-700 bg-teal-50 font-semibold text-teal-900" : "border-slate-300 bg-white text-slate-800 hover:border-teal-700"}`}
           >
             {d.label}
-            <span className="block text-xs font-normal text-slate-600">{d.slots.length} free</span>
+            <span className="block text-xs font-normal text-slate-600">
+              {d.slots.length}
+              {more && d.day === lastDay ? "+" : ""} free
+            </span>
           </button>
         ))}
       </div>
@@ -71,6 +94,7 @@ export function SlotPicker({
         ))}
       </div>
     </fieldset>
+    {moreButton}
     </div>
   );
 }

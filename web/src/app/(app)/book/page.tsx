@@ -11,7 +11,7 @@ import { useSearchParams } from "next/navigation";
 import { allPages } from "@/lib/paging";
 import { fieldErrors } from "@/lib/problem";
 import { localZone } from "@/lib/format";
-import { addDays, dateKey, dateTimeIn, newIdempotencyKey, type Appointment, type AppointmentType } from "@/lib/scheduling";
+import { addDays, dateKey, dateTimeIn, newIdempotencyKey, type Appointment, type AppointmentType, type Slot } from "@/lib/scheduling";
 
 const ANY = "any";
 
@@ -122,14 +122,26 @@ export function BookingForm({
   // One key per attempt: a retry after a lost answer replays the same booking.
   const attempt = useRef<{ slot: string; key: string } | null>(null);
 
+  const slotQuery = () =>
+    effectiveProvider === ANY
+      ? { type: typeId, department: type!.department_id!, from, to, tz: zone }
+      : { type: typeId, provider: effectiveProvider, from, to, tz: zone };
   const slots = useLoad(async () => {
     if (!typeId || effectiveProvider === ANY && !anyPossible) return null;
-    const query =
-      effectiveProvider === ANY
-        ? { type: typeId, department: type!.department_id!, from, to, tz: zone }
-        : { type: typeId, provider: effectiveProvider, from, to, tz: zone };
-    return unwrap(api.GET("/slots", { params: { query } }));
+    return unwrap(api.GET("/slots", { params: { query: slotQuery() } }));
   }, [typeId, effectiveProvider, from, zone]);
+  // The search answers a page at a time, earliest first; later pages of the same search are
+  // kept here under the search's key, so changing the search drops them.
+  const searchKey = JSON.stringify([typeId, effectiveProvider, from, zone]);
+  const [later, setLater] = useState<{ key: string; slots: Slot[]; next?: string } | null>(null);
+  const laterPages = later?.key === searchKey ? later : null;
+  const shownSlots = slots.data ? [...slots.data.slots, ...(laterPages?.slots ?? [])] : [];
+  const nextAfter = laterPages ? laterPages.next : slots.data?.next_after;
+  const loadMore = useSubmit(async () => {
+    if (!nextAfter) return;
+    const page = await unwrap(api.GET("/slots", { params: { query: { ...slotQuery(), after: nextAfter } } }));
+    setLater({ key: searchKey, slots: [...(laterPages?.slots ?? []), ...page.slots], next: page.next_after });
+  });
 
   const book = useSubmit(async (chosen: string) => {
     const [providerId, startsAt] = chosen.split("|") as [string, string];
@@ -193,7 +205,7 @@ export function BookingForm({
             {isClient ? "My appointments" : "Calendars"}
           </Link>
           {!moving && (
-            <Button variant="secondary" onClick={() => { setDone(null); setSlot(null); slots.reload(); }}>
+            <Button variant="secondary" onClick={() => { setDone(null); setSlot(null); setLater(null); slots.reload(); }}>
               Book another
             </Button>
           )}
@@ -290,13 +302,15 @@ export function BookingForm({
         {slots.error && <LoadError problem={slots.error} onRetry={slots.reload} />}
         {!slots.loading && slots.data && (
           <SlotPicker
-            slots={slots.data.slots}
+            slots={shownSlots}
             zone={slots.data.timezone}
             value={slot}
             onChange={setSlot}
             providerName={effectiveProvider === ANY ? (id) => names.get(id) ?? "A clinic provider" : undefined}
+            more={nextAfter ? { onMore: () => void loadMore.run(), pending: loadMore.pending } : undefined}
           />
         )}
+        {loadMore.problem && <LoadError problem={loadMore.problem} onRetry={() => void loadMore.run()} />}
         {errors.starts_at && <p className="mt-2 text-sm font-medium text-red-700">⚠ {errors.starts_at}</p>}
       </Card>
       <div className="flex flex-col gap-3 sm:flex-row sm:items-center">
