@@ -81,6 +81,33 @@ pub async fn enqueue(
     Ok(id)
 }
 
+/// Writes many jobs of one kind with one statement (bulk placement's reminders).
+pub async fn enqueue_many(
+    c: &mut AsyncPgConnection,
+    tenant_id: i64,
+    kind: &str,
+    jobs: &[(Value, DateTime<Utc>)],
+) -> QueryResult<usize> {
+    use diesel::sql_types::{Array, Int8, Jsonb, Text, Timestamptz, Uuid as SqlUuid};
+    if jobs.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<Uuid> = jobs.iter().map(|_| Uuid::now_v7()).collect();
+    let (payloads, due): (Vec<Value>, Vec<DateTime<Utc>>) = jobs.iter().cloned().unzip();
+    diesel::sql_query(
+        "INSERT INTO swiftacare_jobs.outbox (id, tenant_id, kind, payload, available_at) \
+         SELECT j.id, $1, $2, j.payload, j.due \
+         FROM unnest($3::uuid[], $4::jsonb[], $5::timestamptz[]) AS j(id, payload, due)",
+    )
+    .bind::<Int8, _>(tenant_id)
+    .bind::<Text, _>(kind)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Jsonb>, _>(payloads)
+    .bind::<Array<Timestamptz>, _>(due)
+    .execute(c)
+    .await
+}
+
 /// Records that this tenant processed `job` — in the transaction of the job's effect.
 /// `false` when it already had: the effect must not happen again.
 pub async fn claim_processed(

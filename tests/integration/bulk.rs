@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use poem::http::Method;
 use serde_json::{Value, json};
 
-use crate::jobs::{all_due, runner};
+use crate::jobs::{all_due, runner, until_waited_on};
 use crate::scheduling::{all_week, appointment_type, calendar, hours};
 use crate::support::{TenantCtx, TestApp, body, problem, read_eml, sql, sql_count};
 
@@ -144,7 +144,8 @@ async fn a_500_row_csv_is_booked_reported_and_reminded_once_each() {
     // The same batch id again: the same answer, nothing new written.
     let jobs = "SELECT count(*) FROM swiftacare_jobs.outbox";
     let before = sql_count(app.db_url(), jobs).await;
-    assert_eq!(before, 5, "one job per 100 rows");
+    let chunks = 500usize.div_ceil(domain::scheduling::bulk::input::CHUNK) as i64;
+    assert_eq!(before, chunks, "one job per chunk of rows");
     let r = post_csv(&app, "bulk", &t.admin_token, &batch, csv).await;
     assert_eq!(r.0.status().as_u16(), 202);
     assert_eq!(body(r).await["replayed"], true);
@@ -202,7 +203,7 @@ async fn a_500_row_csv_is_booked_reported_and_reminded_once_each() {
     );
     assert_eq!(
         sql_count(app.db_url(), &audit("appointment.bulk_create")).await,
-        5
+        chunks
     );
     assert_eq!(
         sql_count(app.db_url(), &audit("bulk_batch.complete")).await,
@@ -428,6 +429,353 @@ async fn sub_admins_submit_for_their_subtree_and_see_only_their_batches() {
         .await;
     problem(r, 404).await;
     problem(post_csv(&app, slug, &sub, &admins, csv).await, 409).await;
+}
+
+/// A provider working 09:00–`until` UTC every day, with a 30-minute type on a 30-minute grid.
+async fn small_calendar(app: &TestApp, t: &TenantCtx, tag: &str, until: &str) -> (String, String) {
+    let slug = t.tenant.slug.as_str();
+    let p = app
+        .person(t, "provider", "Prov", &format!("{tag}@{slug}.test"), None)
+        .await;
+    let provider = p["id"].as_str().expect("id").to_owned();
+    hours(app, t, &provider, "UTC", all_week("09:00", until)).await;
+    let ty = appointment_type(
+        app,
+        t,
+        &format!("Edge {tag}"),
+        json!({"slot_interval_minutes": 30}),
+    )
+    .await;
+    (provider, ty)
+}
+
+/// The instant `hh:mm` UTC, `days` from today.
+fn at_utc(days: i64, hh: u32, mm: u32) -> chrono::DateTime<chrono::Utc> {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(days))
+        .and_hms_opt(hh, mm, 0)
+        .expect("time")
+        .and_utc()
+}
+
+/// Rows of the report by client e-mail prefix: (status, starts_at, reason).
+async fn outcome(app: &TestApp, t: &TenantCtx, batch: &str, line: i32) -> (String, String, String) {
+    let rows = report(app, t, batch).await;
+    let r = rows
+        .iter()
+        .find(|r| r["line"] == line.to_string())
+        .expect("line");
+    (
+        r["status"].clone(),
+        r["starts_at"].clone(),
+        r["reason"].clone(),
+    )
+}
+
+/// No two live appointments of one provider overlap (with buffers), nor of one client.
+async fn assert_no_overlaps(app: &TestApp, schema: &str) {
+    let n = sql_count(
+        app.db_url(),
+        &format!(
+            "SELECT count(*) FROM {schema}.appointments a JOIN {schema}.appointments b
+               ON a.id < b.id AND a.status <> 'cancelled' AND b.status <> 'cancelled'
+              AND ((a.provider_id = b.provider_id
+                    AND tstzrange(a.busy_from, a.busy_until) && tstzrange(b.busy_from, b.busy_until))
+                OR (a.client_id = b.client_id
+                    AND tstzrange(a.starts_at, a.ends_at) && tstzrange(b.starts_at, b.ends_at)))"
+        ),
+    )
+    .await;
+    assert_eq!(n, 0, "overlapping appointments");
+}
+
+/// Reminder jobs written per booked row of the batch: exactly two each (48 h and 2 h), none
+/// for failed rows.
+async fn assert_reminders_once(app: &TestApp, schema: &str, batch: &str) {
+    let per_row = |status: &str| {
+        format!(
+            "SELECT count(*) FROM {schema}.bulk_rows r
+               LEFT JOIN swiftacare_jobs.outbox o ON o.kind = 'reminder.send'
+                    AND (o.payload->>'appointment_id')::uuid = r.appointment_id
+              WHERE r.batch_id = '{batch}' AND r.status = '{status}'
+              GROUP BY r.line HAVING count(o.id) <> {}",
+            if status == "booked" { 2 } else { 0 }
+        )
+    };
+    for status in ["booked", "failed"] {
+        let bad = sql_count(
+            app.db_url(),
+            &format!("SELECT count(*) FROM ({}) x", per_row(status)),
+        )
+        .await;
+        assert_eq!(
+            bad, 0,
+            "{status} rows with the wrong number of reminder jobs"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_of_one_chunk_competing_for_the_only_slot_get_it_once() {
+    let app = TestApp::new().await;
+    let t = app.tenant("bulkone").await;
+    let (provider, ty) = small_calendar(&app, &t, "one", "09:30").await;
+    many_clients(&app, &t, "o", 2, None).await;
+    let csv = format!(
+        "client_email,provider_id,type_id,window_from,window_until\n\
+         o1@bulk.test,{provider},{ty},{d},{d}\n\
+         o2@bulk.test,{provider},{ty},{d},{d}\n",
+        d = day(5)
+    );
+    let batch = uuid::Uuid::now_v7().to_string();
+    let r = post_csv(&app, "bulkone", &t.admin_token, &batch, csv).await;
+    assert_eq!(r.0.status().as_u16(), 202);
+    drain(&app).await;
+    let (first, second) = (
+        outcome(&app, &t, &batch, 2).await,
+        outcome(&app, &t, &batch, 3).await,
+    );
+    assert_eq!(first.0, "booked", "{first:?}");
+    assert_eq!(
+        first.1.parse::<chrono::DateTime<chrono::Utc>>().ok(),
+        Some(at_utc(5, 9, 0))
+    );
+    assert_eq!(second.0, "failed", "{second:?}");
+    assert!(
+        second.2.contains("no free time in the window"),
+        "{second:?}"
+    );
+    let schema = t.tenant.schema.as_str();
+    assert_eq!(
+        sql_count(
+            app.db_url(),
+            &format!("SELECT count(*) FROM {schema}.appointments")
+        )
+        .await,
+        1
+    );
+    // The booked row looks like any booking: the event row, booked by the submitter.
+    let events = sql_count(
+        app.db_url(),
+        &format!(
+            "SELECT count(*) FROM {schema}.appointment_events e
+               JOIN {schema}.appointments a ON a.id = e.appointment_id
+              WHERE e.action = 'booked' AND e.to_status = 'booked' AND e.from_status IS NULL
+                AND e.actor_account = a.booked_by AND a.booked_by IS NOT NULL
+                AND a.timezone = 'UTC' AND a.status = 'booked'"
+        ),
+    )
+    .await;
+    assert_eq!(events, 1);
+    assert_reminders_once(&app, schema, &batch).await;
+    let p = progress(&app, &t, &batch).await;
+    assert_eq!(
+        (
+            p["booked"].as_i64(),
+            p["failed"].as_i64(),
+            p["status"].as_str()
+        ),
+        (Some(1), Some(1), Some("completed"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_clients_own_appointments_and_earlier_rows_are_avoided() {
+    let app = TestApp::new().await;
+    let t = app.tenant("bulkmine").await;
+    let slug = "bulkmine";
+    let (p1, ty) = small_calendar(&app, &t, "m1", "11:00").await;
+    let p2 = app
+        .person(&t, "provider", "Two", "m2@bulkmine.test", None)
+        .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    hours(&app, &t, &p2, "UTC", all_week("09:00", "11:00")).await;
+    let p3 = app
+        .person(&t, "provider", "Three", "m3@bulkmine.test", None)
+        .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    hours(&app, &t, &p3, "UTC", all_week("09:00", "11:00")).await;
+    many_clients(&app, &t, "k", 1, None).await;
+    let k1: String = {
+        let out = tokio::process::Command::new("psql")
+            .args([
+                "-X",
+                "-tA",
+                app.db_url(),
+                "-c",
+                &format!(
+                    "SELECT id FROM {}.people WHERE email = 'k1@bulk.test'",
+                    t.tenant.schema.as_str()
+                ),
+            ])
+            .output()
+            .await
+            .expect("psql");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    // The client already sees a third provider at 09:00.
+    let r = crate::scheduling::book_as(
+        &app,
+        slug,
+        &t.admin_token,
+        &p3,
+        Some(&k1),
+        &ty,
+        at_utc(5, 9, 0),
+    )
+    .await;
+    assert_eq!(r.0.status().as_u16(), 201);
+    // Two rows for that client, same day, two free providers.
+    let csv = format!(
+        "client_email,provider_id,type_id,window_from,window_until\n\
+         k1@bulk.test,{p1},{ty},{d},{d}\n\
+         k1@bulk.test,{p2},{ty},{d},{d}\n",
+        d = day(5)
+    );
+    let batch = uuid::Uuid::now_v7().to_string();
+    let r = post_csv(&app, slug, &t.admin_token, &batch, csv).await;
+    assert_eq!(r.0.status().as_u16(), 202);
+    drain(&app).await;
+    let starts = |o: &(String, String, String)| {
+        assert_eq!(o.0, "booked", "{o:?}");
+        o.1.parse::<chrono::DateTime<chrono::Utc>>()
+            .expect("starts_at")
+    };
+    let first = starts(&outcome(&app, &t, &batch, 2).await);
+    let second = starts(&outcome(&app, &t, &batch, 3).await);
+    assert_eq!(first, at_utc(5, 9, 30), "not on top of their own 09:00");
+    assert_eq!(
+        second,
+        at_utc(5, 10, 0),
+        "not on top of the row before either"
+    );
+    assert_no_overlaps(&app, t.tenant.schema.as_str()).await;
+}
+
+/// A transaction of its own that books `provider` at `start` (30 minutes) for a client outside
+/// the batch and stays open: a person booking by hand while a chunk is being placed.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a second session outside the app, holding its transaction open on purpose"
+)]
+async fn held_booking(
+    url: &str,
+    schema: &str,
+    provider: &str,
+    client: &str,
+    ty: &str,
+    start: chrono::DateTime<chrono::Utc>,
+) -> (tokio_postgres::Client, String) {
+    let (db, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    let end = start + chrono::Duration::minutes(30);
+    let (s, e) = (start.to_rfc3339(), end.to_rfc3339());
+    db.batch_execute(&format!(
+        "BEGIN; INSERT INTO {schema}.appointments (id, provider_id, client_id, type_id, starts_at,
+           ends_at, busy_from, busy_until, timezone, status)
+         VALUES (gen_random_uuid(), '{provider}', '{client}', '{ty}', '{s}', '{e}', '{s}', '{e}',
+           'UTC', 'booked')"
+    ))
+    .await
+    .expect("held insert");
+    let xid: String = db
+        .query_one("SELECT pg_current_xact_id()::text", &[])
+        .await
+        .expect("xid")
+        .get(0);
+    (db, xid)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slot_taken_by_a_concurrent_booking_is_placed_again_or_failed_never_double_booked() {
+    let app = TestApp::new().await;
+    let t = app.tenant("bulkrace").await;
+    let slug = "bulkrace";
+    let schema = t.tenant.schema.as_str().to_owned();
+    // Three slots a day: 09:00, 09:30, 10:00.
+    let (provider, ty) = small_calendar(&app, &t, "race", "10:30").await;
+    let walk_in = crate::scheduling::client(&app, &t, "walkin").await;
+    many_clients(&app, &t, "r", 2, None).await;
+    let row = |client: &str, days: i64| {
+        format!(
+            "client_email,provider_id,type_id,window_from,window_until\n\
+             {client}@bulk.test,{provider},{ty},{d},{d}\n",
+            d = day(days)
+        )
+    };
+
+    // 1. Someone books 09:00 by hand after the chunk loaded the calendar, before its insert
+    // lands: the row is placed again against fresh spans and gets 09:30.
+    let (held, xid) = held_booking(
+        app.db_url(),
+        &schema,
+        &provider,
+        &walk_in,
+        &ty,
+        at_utc(5, 9, 0),
+    )
+    .await;
+    let batch = uuid::Uuid::now_v7().to_string();
+    let r = post_csv(&app, slug, &t.admin_token, &batch, row("r1", 5)).await;
+    assert_eq!(r.0.status().as_u16(), 202);
+    tokio::join!(drain(&app), async {
+        until_waited_on(app.db_url(), &xid).await;
+        held.batch_execute("COMMIT").await.expect("commit");
+    });
+    let o = outcome(&app, &t, &batch, 2).await;
+    assert_eq!(o.0, "booked", "{o:?}");
+    assert_eq!(
+        o.1.parse::<chrono::DateTime<chrono::Utc>>().ok(),
+        Some(at_utc(5, 9, 30)),
+        "the next free slot"
+    );
+    assert_reminders_once(&app, &schema, &batch).await;
+
+    // 2. Every slot of the day is taken by hand, one after another, each just as the chunk
+    // tries it: after the bounded rounds the row fails with the reason.
+    let mut held = Vec::new();
+    for (hh, mm) in [(9, 0), (9, 30), (10, 0)] {
+        held.push(
+            held_booking(
+                app.db_url(),
+                &schema,
+                &provider,
+                &walk_in,
+                &ty,
+                at_utc(6, hh, mm),
+            )
+            .await,
+        );
+    }
+    let batch = uuid::Uuid::now_v7().to_string();
+    let r = post_csv(&app, slug, &t.admin_token, &batch, row("r2", 6)).await;
+    assert_eq!(r.0.status().as_u16(), 202);
+    tokio::join!(drain(&app), async {
+        for (db, xid) in &held {
+            until_waited_on(app.db_url(), xid).await;
+            db.batch_execute("COMMIT").await.expect("commit");
+        }
+    });
+    let o = outcome(&app, &t, &batch, 2).await;
+    assert_eq!(o.0, "failed", "{o:?}");
+    assert!(o.2.contains("taken by other bookings"), "{o:?}");
+    assert_reminders_once(&app, &schema, &batch).await;
+    let p = progress(&app, &t, &batch).await;
+    assert_eq!(p["status"], "completed");
+
+    // The walk-in bookings all stand; nothing overlaps.
+    let walk_ins = sql_count(
+        app.db_url(),
+        &format!("SELECT count(*) FROM {schema}.appointments WHERE client_id = '{walk_in}'"),
+    )
+    .await;
+    assert_eq!(walk_ins, 4);
+    assert_no_overlaps(&app, &schema).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -947,3 +947,284 @@ async fn waitlist_offers_are_emailed_once_and_not_once_taken() {
     assert!(!m.contains("Session"), "no service name: {m}");
     assert!(mails_to(&app, "w0@wlm.test").is_empty());
 }
+
+/// A transaction of its own holding the batch row (`FOR UPDATE`): the next chunk to finish
+/// waits in `complete` with its rows written but not committed. Returns it with its xid.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a second session outside the app, holding its transaction open on purpose"
+)]
+async fn hold_batch(url: &str, schema: &str, batch: &str) -> (tokio_postgres::Client, String) {
+    let (db, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    db.batch_execute(&format!(
+        "BEGIN; SELECT 1 FROM {schema}.bulk_batches WHERE id = '{batch}' FOR UPDATE"
+    ))
+    .await
+    .expect("lock the batch row");
+    let xid: String = db
+        .query_one("SELECT pg_current_xact_id()::text", &[])
+        .await
+        .expect("xid")
+        .get(0);
+    (db, xid)
+}
+
+/// Waits until a backend (a chunk in flight) waits for transaction `xid`: the chunk met a row
+/// that `xid` holds (a locked batch row, or an uncommitted booking under the exclusion
+/// constraints).
+pub async fn until_waited_on(url: &str, xid: &str) {
+    let started = std::time::Instant::now();
+    while crate::support::sql_count(
+        url,
+        &format!(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'
+               AND transactionid::text = '{xid}'"
+        ),
+    )
+    .await
+        == 0
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "no chunk reached what transaction {xid} holds"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// QUALITY T7 for bulk scheduling: a 10,000-row batch runs through the real `swiftacare
+/// worker`. Mid-batch, with a chunk in flight, the broker is stopped: that chunk commits but
+/// its ack is lost, so it is delivered again after the broker is back. Later, with another
+/// chunk in flight (its rows written, not committed), the worker is killed with SIGKILL and
+/// replaced. At the end every row is booked once, every chunk applied once, and every booked
+/// appointment has its reminders scheduled exactly once (two jobs: 48 h and 2 h before).
+#[tokio::test(flavor = "multi_thread")]
+async fn broker_restart_and_killed_worker_during_a_10000_row_bulk_batch() {
+    use crate::scheduling::{all_week, appointment_type, hours};
+    use crate::support::sql_count;
+    use domain::identity::{Principal, Role, RoleGrant};
+    use domain::scheduling::bulk::{self, input::RawRow};
+    const ROWS: usize = 10_000;
+    const PROVIDERS: usize = 25;
+    let vhost = Vhost::new();
+    let app = TestApp::new().await;
+    let t = app.tenant("t7b").await;
+    let schema = t.tenant.schema.as_str().to_owned();
+    appointment_type(
+        &app,
+        &t,
+        "T7",
+        json!({"duration_minutes": 15, "slot_interval_minutes": 15}),
+    )
+    .await;
+    let mut providers = Vec::new();
+    for p in 0..PROVIDERS {
+        let person = app
+            .person(&t, "provider", "Prov", &format!("p{p}@t7b.test"), None)
+            .await;
+        let id = person["id"].as_str().expect("id").to_owned();
+        hours(&app, &t, &id, "UTC", all_week("00:00", "23:55")).await;
+        providers.push(id);
+    }
+    sql(
+        app.db_url(),
+        &format!(
+            "INSERT INTO {schema}.people (id, kind, given_name, family_name, email)
+             SELECT gen_random_uuid(), 'client', 'Bulk', 'Client ' || i, 'k' || i || '@t7b.test'
+             FROM generate_series(1, {ROWS}) AS i"
+        ),
+    )
+    .await;
+    let day = |d: i64| (chrono::Utc::now().date_naive() + chrono::Duration::days(d)).to_string();
+    let (from, until) = (day(3), day(19));
+    // Submitted through the domain service the endpoint calls (the test app's body limit is
+    // 64 KiB; the HTTP path is covered by the 500-row test in `bulk`).
+    let rows: Vec<RawRow> = (1..=ROWS)
+        .map(|i| RawRow {
+            line: i as i32 + 1,
+            client_email: Some(format!("k{i}@t7b.test")),
+            provider_id: Some(providers[i % PROVIDERS].clone()),
+            type_name: Some("T7".into()),
+            window_from: Some(from.clone()),
+            window_until: Some(until.clone()),
+            ..RawRow::default()
+        })
+        .collect();
+    let admin: String = {
+        let out = tokio::process::Command::new("psql")
+            .args([
+                "-X",
+                "-tA",
+                app.db_url(),
+                "-c",
+                &format!(
+                    "SELECT id FROM {schema}.accounts WHERE lower(email) = lower('{}')",
+                    t.admin_email
+                ),
+            ])
+            .output()
+            .await
+            .expect("psql");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let principal = Principal {
+        account_id: admin.parse().expect("admin account id"),
+        person_id: None,
+        session_id: uuid::Uuid::now_v7(),
+        grants: vec![RoleGrant {
+            role: Role::InstitutionAdmin,
+            department_id: None,
+        }],
+        request_id: None,
+        mfa_enrolment_required: false,
+        scopes: None,
+    };
+    let batch_id = uuid::Uuid::now_v7();
+    let batch = batch_id.to_string();
+    let submitted = bulk::submit(&app.tenancy, &t.tenant, &principal, batch_id, rows)
+        .await
+        .expect("submit");
+    assert_eq!(submitted.total, ROWS as i64);
+    let chunks = sql_count(
+        app.db_url(),
+        "SELECT count(*) FROM swiftacare_jobs.outbox WHERE kind = 'bulk.place'",
+    )
+    .await;
+    assert!(chunks >= 4, "enough chunks to fail in the middle: {chunks}");
+    let settled_sql = format!(
+        "SELECT count(*) FROM {schema}.bulk_rows WHERE batch_id = '{batch}' AND status <> 'pending'"
+    );
+    let settled = || sql_count(app.db_url(), &settled_sql);
+
+    let data = tempfile::tempdir().expect("data dir");
+    let port = crate::idp::free_port();
+    let worker = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_swiftacare"))
+            .arg("worker")
+            .env("SWIFTACARE_ADDR", format!("127.0.0.1:{port}"))
+            .env("DATABASE_URL", app.db_url())
+            .env("SWIFTACARE_AMQP_URL", vhost.url())
+            .env("SWIFTACARE_DATA_DIR", data.path())
+            .env("SWIFTACARE_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("worker starts")
+    };
+    let mut first = worker();
+    let started = std::time::Instant::now();
+    while settled().await == 0 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(120));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // 1. A chunk in flight when the broker stops: it commits once the batch row is free, but
+    // its ack cannot reach the broker, so the broker delivers it again later.
+    let (held, xid) = hold_batch(app.db_url(), &schema, &batch).await;
+    until_waited_on(app.db_url(), &xid).await;
+    let at_stop = settled().await;
+    eprintln!("T7 bulk: {at_stop} of {ROWS} rows settled when the broker stops");
+    assert!((at_stop as usize) < ROWS, "the broker must stop mid-batch");
+    rabbitmqctl(&["stop_app"]);
+    held.batch_execute("COMMIT").await.expect("release");
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    rabbitmqctl(&["start_app"]);
+
+    // 2. Another chunk in flight, its rows written but not committed: SIGKILL.
+    let before = settled().await;
+    let started = std::time::Instant::now();
+    while settled().await == before {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the worker did not resume after the broker came back"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (held, xid) = hold_batch(app.db_url(), &schema, &batch).await;
+    until_waited_on(app.db_url(), &xid).await;
+    let at_kill = settled().await;
+    eprintln!("T7 bulk: {at_kill} of {ROWS} rows settled at SIGKILL");
+    assert!((at_kill as usize) < ROWS, "the worker must die mid-batch");
+    first.kill().expect("SIGKILL");
+    let _ = first.wait();
+    held.batch_execute("COMMIT").await.expect("release");
+    let mut second = worker();
+    let started = std::time::Instant::now();
+    loop {
+        let done = sql_count(
+            app.db_url(),
+            &format!(
+                "SELECT count(*) FROM {schema}.bulk_batches WHERE id = '{batch}' AND status = 'completed'"
+            ),
+        )
+        .await;
+        if done == 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(180),
+            "the batch did not complete: {} rows settled",
+            settled().await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = second.kill();
+    let _ = second.wait();
+
+    let count = |q: String| {
+        let url = app.db_url().to_owned();
+        async move { sql_count(&url, &q).await }
+    };
+    assert_eq!(
+        count(format!(
+            "SELECT count(*) FROM {schema}.bulk_rows WHERE batch_id = '{batch}' AND status = 'booked'"
+        ))
+        .await,
+        ROWS as i64,
+        "every row booked"
+    );
+    assert_eq!(
+        count(format!("SELECT count(*) FROM {schema}.appointments")).await,
+        ROWS as i64,
+        "one appointment per row, none twice"
+    );
+    // Each chunk applied exactly once: one processed-job record and one audit entry each.
+    assert_eq!(
+        count(format!(
+            "SELECT count(*) FROM {schema}.processed_jobs WHERE kind = 'bulk.place'"
+        ))
+        .await,
+        chunks
+    );
+    assert_eq!(
+        count(format!(
+            "SELECT count(*) FROM {schema}.audit_log WHERE action = 'appointment.bulk_create'"
+        ))
+        .await,
+        chunks
+    );
+    // Every booked appointment: its two reminders, scheduled exactly once.
+    let wrong = count(format!(
+        "SELECT count(*) FROM (SELECT a.id FROM {schema}.appointments a
+           LEFT JOIN swiftacare_jobs.outbox o ON o.kind = 'reminder.send'
+                AND (o.payload->>'appointment_id')::uuid = a.id
+          GROUP BY a.id HAVING count(o.id) <> 2) x"
+    ))
+    .await;
+    assert_eq!(wrong, 0, "appointments without exactly two reminder jobs");
+    assert_eq!(
+        count("SELECT count(*) FROM swiftacare_jobs.outbox WHERE kind = 'reminder.send'".into())
+            .await,
+        2 * ROWS as i64
+    );
+    let overlaps = count(format!(
+        "SELECT count(*) FROM {schema}.appointments a JOIN {schema}.appointments b
+           ON a.provider_id = b.provider_id AND a.id < b.id
+          AND tstzrange(a.busy_from, a.busy_until) && tstzrange(b.busy_from, b.busy_until)"
+    ))
+    .await;
+    assert_eq!(overlaps, 0);
+}

@@ -5,9 +5,9 @@
 //! and its own window, so no round competes with an earlier one), then the embedded runner
 //! (`Runner::poll_once(50)`, as `swiftacare serve` loops it) until no job is due, then the
 //! progress read, which must say 100 %. That covers parsing and resolving the rows, the fair
-//! order, the chunk jobs, placement (slot search, insert under the exclusion constraints,
-//! savepoints), the reminder outbox rows and the audit entries. The reminders themselves are
-//! days away and not sent (no mail).
+//! order, the chunk jobs, placement (per chunk: one load of the calendars, in-memory slot
+//! choice, one insert per table under the exclusion constraints), the reminder outbox rows and
+//! the audit entries. The reminders themselves are days away and not sent (no mail).
 //!
 //! Ceiling (timed): the appointment rows the first app round booked, with new ids and moved
 //! to a free stretch of the calendar, loaded with psql's `\copy` (its `\timing`, i.e. the

@@ -20,7 +20,7 @@ use tenancy::{Tenancy, TenantRef};
 use uuid::Uuid;
 
 use super::calendar::parse_zone;
-use super::model::{AppointmentRow, Status};
+use super::model::{AppointmentRow, Policy, Status};
 use super::schema::{appointments, reminder_deliveries};
 use super::setup::load_policy;
 use crate::error::{DomainError, DomainResult};
@@ -49,29 +49,43 @@ pub async fn schedule(
         return Ok(0);
     }
     let policy = load_policy(c).await?;
-    if !policy.reminders_enabled {
-        return Ok(0);
+    let jobs = jobs_for(&policy, a.id, a.starts_at, Utc::now())?;
+    for (payload, due) in &jobs {
+        jobs::enqueue(c, tenant_id, KIND, payload.clone(), *due).await?;
     }
-    let now = Utc::now();
-    let mut n = 0;
+    Ok(jobs.len())
+}
+
+/// The reminder jobs (payload, due) of a booked appointment under `policy`: one per offset and
+/// channel, none already due. [`schedule`] writes them one by one; bulk placement writes a
+/// chunk's with one statement (`jobs::enqueue_many`).
+pub fn jobs_for(
+    policy: &Policy,
+    appointment_id: Uuid,
+    starts_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> DomainResult<Vec<(serde_json::Value, DateTime<Utc>)>> {
+    let mut out = Vec::new();
+    if !policy.reminders_enabled {
+        return Ok(out);
+    }
     for offset in &policy.reminder_offsets_minutes {
-        let due = a.starts_at - Duration::minutes((*offset).into());
+        let due = starts_at - Duration::minutes((*offset).into());
         if due <= now {
             continue;
         }
         for channel in &policy.reminder_channels {
             let payload = serde_json::to_value(ReminderJob {
-                appointment_id: a.id,
+                appointment_id,
                 offset_minutes: *offset,
                 channel: channel.clone(),
-                starts_at: a.starts_at,
+                starts_at,
             })
             .map_err(|e| DomainError::Internal(e.to_string()))?;
-            jobs::enqueue(c, tenant_id, KIND, payload, due).await?;
-            n += 1;
+            out.push((payload, due));
         }
     }
-    Ok(n)
+    Ok(out)
 }
 
 /// The tenant's SMS gateway, for an `sms` message.

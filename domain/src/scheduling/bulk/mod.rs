@@ -5,14 +5,17 @@
 //! an unknown client, a provider or department the caller does not manage, or an unknown type,
 //! are stored `failed` with their reason — orders the rest so departments take turns
 //! ([`input::fair_order`]), and writes one outbox job per chunk of [`input::CHUNK`] rows in the
-//! same transaction. [`place::run_chunk`] books each row in a savepoint, so a row is booked
-//! (with its reminders) or failed, never half-done, and a failed row never undoes another.
+//! same transaction. [`place::run_chunk`] places a chunk set-based — load once, choose in
+//! memory, write with one statement per table — so a row is booked (with its reminders) or
+//! failed with its reason, never half-done, and a failed row never undoes another.
 //!
 //! * [`input`] — rows as text, parsing, the fair work order (pure).
-//! * [`place`] — the chunk job: slot choice and booking.
+//! * [`plan`] — choosing each row's slot in memory (pure).
+//! * [`place`] — the chunk job: loading, the inserts, the outcomes.
 
 pub mod input;
 pub mod place;
+pub mod plan;
 
 use std::collections::HashMap;
 
@@ -84,10 +87,7 @@ pub struct ReportRow {
     pub reason: Option<String>,
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = bulk_rows)]
 struct NewRow {
-    batch_id: Uuid,
     line: i32,
     seq: i32,
     chunk: i32,
@@ -103,6 +103,47 @@ struct NewRow {
     preferred_until: Option<NaiveTime>,
     status: &'static str,
     reason: Option<String>,
+}
+
+/// Stores the batch's rows with one statement, whatever their number (arrays, not 16 bind
+/// parameters per row).
+async fn insert_rows(
+    c: &mut AsyncPgConnection,
+    batch: Uuid,
+    rows: &[NewRow],
+) -> QueryResult<usize> {
+    use diesel::sql_types::{
+        Array, Date, Int4, Nullable, Text, Time, Timestamptz, Uuid as SqlUuid,
+    };
+    fn col<T>(rows: &[NewRow], f: impl Fn(&NewRow) -> T) -> Vec<T> {
+        rows.iter().map(f).collect()
+    }
+    diesel::sql_query(
+        "INSERT INTO bulk_rows (batch_id, line, seq, chunk, client_id, provider_id, department_id, \
+             type_id, from_date, until_date, from_at, until_at, preferred_from, preferred_until, \
+             status, reason) \
+         SELECT $1, r.* FROM unnest($2::int4[], $3::int4[], $4::int4[], $5::uuid[], $6::uuid[], \
+             $7::uuid[], $8::uuid[], $9::date[], $10::date[], $11::timestamptz[], \
+             $12::timestamptz[], $13::time[], $14::time[], $15::text[], $16::text[]) AS r",
+    )
+    .bind::<SqlUuid, _>(batch)
+    .bind::<Array<Int4>, _>(col(rows, |r| r.line))
+    .bind::<Array<Int4>, _>(col(rows, |r| r.seq))
+    .bind::<Array<Int4>, _>(col(rows, |r| r.chunk))
+    .bind::<Array<Nullable<SqlUuid>>, _>(col(rows, |r| r.client_id))
+    .bind::<Array<Nullable<SqlUuid>>, _>(col(rows, |r| r.provider_id))
+    .bind::<Array<Nullable<SqlUuid>>, _>(col(rows, |r| r.department_id))
+    .bind::<Array<Nullable<SqlUuid>>, _>(col(rows, |r| r.type_id))
+    .bind::<Array<Nullable<Date>>, _>(col(rows, |r| r.from_date))
+    .bind::<Array<Nullable<Date>>, _>(col(rows, |r| r.until_date))
+    .bind::<Array<Nullable<Timestamptz>>, _>(col(rows, |r| r.from_at))
+    .bind::<Array<Nullable<Timestamptz>>, _>(col(rows, |r| r.until_at))
+    .bind::<Array<Nullable<Time>>, _>(col(rows, |r| r.preferred_from))
+    .bind::<Array<Nullable<Time>>, _>(col(rows, |r| r.preferred_until))
+    .bind::<Array<Text>, _>(col(rows, |r| r.status))
+    .bind::<Array<Nullable<Text>>, _>(col(rows, |r| r.reason.clone()))
+    .execute(c)
+    .await
 }
 
 /// Institution admins and sub-admins; checked before any lookup.
@@ -342,7 +383,6 @@ pub async fn submit(
             for (seq, i) in order.into_iter().enumerate() {
                 let chunk = (seq / input::CHUNK) as i32;
                 let mut row = NewRow {
-                    batch_id: id,
                     line: rows[i].line,
                     seq: seq as i32,
                     chunk,
@@ -388,24 +428,19 @@ pub async fn submit(
                 }
                 new_rows.push(row);
             }
-            // 16 columns a row: well under Postgres's 65,535 bind parameters per statement.
-            for part in new_rows.chunks(2000) {
-                diesel::insert_into(bulk_rows::table)
-                    .values(part)
-                    .execute(c)
-                    .await?;
-            }
+            insert_rows(c, id, &new_rows).await?;
             let now = Utc::now();
+            let mut chunk_jobs = Vec::with_capacity(chunks.len());
             for chunk in &chunks {
                 let payload = serde_json::to_value(place::ChunkJob {
                     batch_id: id,
                     chunk: *chunk,
                 })
                 .map_err(|e| DomainError::Internal(e.to_string()))?;
-                // Due a microsecond apart, so the embedded runner takes chunks in order.
-                let due = now + Duration::microseconds((*chunk).into());
-                jobs::enqueue(c, tenant.id, place::KIND, payload, due).await?;
+                // Due a microsecond apart, so runners take chunks in order.
+                chunk_jobs.push((payload, now + Duration::microseconds((*chunk).into())));
             }
+            jobs::enqueue_many(c, tenant.id, place::KIND, &chunk_jobs).await?;
             let actor = Actor::from(p);
             audit::record(
                 c,

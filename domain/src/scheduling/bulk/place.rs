@@ -1,43 +1,61 @@
-//! The placement job: one chunk of a batch, in one tenant transaction.
+//! The placement job: one chunk of a batch, in one tenant transaction, set-based.
 //!
-//! The job id goes into `processed_jobs` first, so a redelivered chunk changes nothing. Each
-//! row runs in a savepoint: the earliest free slot that suits it (the provider's or the
-//! department's providers' working hours, existing appointments with their buffers, the
-//! client's own appointments, the preferred times) is booked with staff rules and its
-//! reminders scheduled, and the row marked `booked` — or the savepoint is rolled back and the
-//! row marked `failed` with the reason. Overlaps are still refused by the exclusion
-//! constraints, so a slot taken meanwhile by another worker or a person booking by hand only
-//! moves the row on to the next candidate.
+//! The job id goes into `processed_jobs` first, so a redelivered chunk changes nothing. Then,
+//! whatever the chunk's size, a fixed handful of statements:
+//!
+//! 1. **load** once: the chunk's pending rows, their types, the departments' providers, the
+//!    schedules of every provider involved over the chunk's window, their busy spans (with
+//!    buffers) and the chunk's clients' own appointments;
+//! 2. **place** in memory ([`super::plan`]), row after row in the fair order, each choice
+//!    reserved at once so rows of the chunk never collide;
+//! 3. **write** the appointments with one `INSERT … SELECT FROM unnest(…)` (in a savepoint;
+//!    if an exclusion constraint refuses a row, again with `ON CONFLICT DO NOTHING RETURNING
+//!    id`). The constraints stay the final guard: a row whose slot a concurrent booking (a
+//!    person booking by hand, another worker) took after the load is simply not returned.
+//!    Those rows go round again against freshly loaded spans ([`ROUNDS`] at most), then fail
+//!    with a reason;
+//! 4. one statement each for the appointments' `booked` events, their reminder jobs (what
+//!    `reminders::schedule` writes for a booking), the rows' outcomes (`UPDATE … FROM
+//!    unnest`), and the chunk's audit entry naming the clients booked.
+//!
+//! A row is booked (appointment, event, reminders, row marked) or failed with its reason,
+//! never half-done, and a failed row never undoes another: nothing a row can meet (no slot,
+//! a slot lost) aborts the statement. Bulk appointments are the rows `booking::insert` writes
+//! for a staff booking: same columns, booked by the submitter, an event each, reminders.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Timelike, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel::prelude::*;
+use diesel::result::DatabaseErrorKind;
+use diesel::sql_types::{Array, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use tenancy::{Tenancy, TenantRef};
 use uuid::Uuid;
 
 use super::super::availability::load_schedules;
-use super::super::booking;
-use super::super::calendar::local_start;
-use super::super::model::{AppointmentRow, AppointmentType, Status};
-use super::super::schema::{appointments, bulk_batches, bulk_rows};
-use super::super::setup::get_type_row;
-use super::super::slots::{Slot, busy_spans, compute, rules_for};
+use super::super::calendar::{Span, merge};
+use super::super::model::AppointmentType;
+use super::super::reminders;
+use super::super::schema::{
+    appointment_type_providers, appointment_types, appointments, bulk_batches, bulk_rows,
+};
+use super::super::setup::load_policy;
+use super::super::slots::busy_spans;
+use super::plan::{Choice, Loaded, Planner, Work, query_range};
 use crate::audit::{self, Actor, Event};
-use crate::error::{DomainError, DomainResult};
-use crate::identity::Principal;
+use crate::error::DomainResult;
 use crate::jobs;
 use crate::org::repo as org_repo;
 use crate::schema::people;
 
 pub const KIND: &str = "bulk.place";
 
-/// How many candidate slots a row tries before it gives up (each try is a savepoint; a slot
-/// is lost only to a concurrent booking, so a few are plenty).
-const TRIES: usize = 3;
+/// How many times a chunk places and inserts the rows whose slot a concurrent booking took
+/// (each round reloads those providers' and clients' time; losing a slot needs a concurrent
+/// writer on the same calendar, so a few rounds are plenty).
+pub const ROUNDS: usize = 3;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ChunkJob {
@@ -55,222 +73,355 @@ pub enum ChunkOutcome {
     },
 }
 
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = bulk_rows)]
-struct Work {
-    line: i32,
-    client_id: Option<Uuid>,
-    provider_id: Option<Uuid>,
-    department_id: Option<Uuid>,
-    type_id: Option<Uuid>,
-    from_date: Option<NaiveDate>,
-    until_date: Option<NaiveDate>,
-    from_at: Option<DateTime<Utc>>,
-    until_at: Option<DateTime<Utc>>,
-    preferred_from: Option<NaiveTime>,
-    preferred_until: Option<NaiveTime>,
+#[derive(QueryableByName)]
+struct Landed {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
 }
 
-async fn savepoint<T>(
+fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// The clients' own appointments that may touch `lo..hi`, merged per client.
+async fn client_spans(
     c: &mut AsyncPgConnection,
-    name: &str,
-    work: impl AsyncFnOnce(&mut AsyncPgConnection) -> DomainResult<T>,
-) -> DomainResult<Result<T, DomainError>> {
-    diesel::sql_query(format!("SAVEPOINT {name}"))
+    clients: &[Uuid],
+    lo: DateTime<Utc>,
+    hi: DateTime<Utc>,
+) -> QueryResult<HashMap<Uuid, Vec<Span>>> {
+    let rows: Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)> = appointments::table
+        .filter(appointments::client_id.eq_any(clients))
+        .filter(appointments::status.ne("cancelled"))
+        .filter(appointments::starts_at.lt(hi))
+        .filter(appointments::ends_at.gt(lo))
+        .select((
+            appointments::client_id,
+            appointments::starts_at,
+            appointments::ends_at,
+        ))
+        .load(c)
+        .await?;
+    let mut out: HashMap<Uuid, Vec<Span>> = HashMap::new();
+    for (client, s, e) in rows {
+        out.entry(client).or_default().push((s, e));
+    }
+    Ok(out.into_iter().map(|(k, v)| (k, merge(v))).collect())
+}
+
+/// Everything the chunk's placement reads, and the instants its range queries covered.
+async fn load(
+    c: &mut AsyncPgConnection,
+    work: &[Work],
+) -> DomainResult<(Loaded, DateTime<Utc>, DateTime<Utc>)> {
+    let type_ids = sorted(work.iter().filter_map(|w| w.type_id).collect());
+    let types: HashMap<Uuid, AppointmentType> = appointment_types::table
+        .filter(appointment_types::id.eq_any(&type_ids))
+        .filter(appointment_types::active.eq(true))
+        .select(AppointmentType::as_select())
+        .load(c)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    let narrowed: Vec<Uuid> = types
+        .values()
+        .filter(|t| !t.offered_by_all)
+        .map(|t| t.id)
+        .collect();
+    let mut offered: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    if !narrowed.is_empty() {
+        let pairs: Vec<(Uuid, Uuid)> = appointment_type_providers::table
+            .filter(appointment_type_providers::type_id.eq_any(&narrowed))
+            .select((
+                appointment_type_providers::type_id,
+                appointment_type_providers::provider_id,
+            ))
+            .load(c)
+            .await?;
+        for (t, p) in pairs {
+            offered.entry(t).or_default().push(p);
+        }
+    }
+    let mut departments = HashMap::new();
+    for d in sorted(
+        work.iter()
+            .filter(|w| w.provider_id.is_none())
+            .filter_map(|w| w.department_id)
+            .collect(),
+    ) {
+        let ids = org_repo::subtree_ids(c, &[d]).await?;
+        let ps: Vec<Uuid> = people::table
+            .filter(people::kind.eq("provider"))
+            .filter(people::status.eq("active"))
+            .filter(people::department_id.eq_any(ids))
+            .order(people::id)
+            .select(people::id)
+            .load(c)
+            .await?;
+        departments.insert(d, ps);
+    }
+    let providers = sorted(
+        work.iter()
+            .filter_map(|w| w.provider_id)
+            .chain(departments.values().flatten().copied())
+            .collect(),
+    );
+    let clients = sorted(work.iter().filter_map(|w| w.client_id).collect());
+    let days: Vec<(NaiveDate, NaiveDate)> = work.iter().filter_map(Work::days).collect();
+    let (Some(first), Some(last)) = (
+        days.iter().map(|d| d.0).min(),
+        days.iter().map(|d| d.1).max(),
+    ) else {
+        // No row has a window: each fails on its own with that reason.
+        let now = Utc::now();
+        return Ok((
+            Loaded {
+                types,
+                departments,
+                offered,
+                ..Loaded::default()
+            },
+            now,
+            now,
+        ));
+    };
+    let schedules = load_schedules(
+        c,
+        &providers,
+        first - Duration::days(2),
+        last + Duration::days(2),
+    )
+    .await?;
+    let (lo, hi) = query_range(first, last);
+    let busy = busy_spans(c, &providers, lo, hi).await?;
+    let clients = client_spans(c, &clients, lo, hi).await?;
+    Ok((
+        Loaded {
+            types,
+            departments,
+            schedules,
+            busy,
+            clients,
+            offered,
+        },
+        lo,
+        hi,
+    ))
+}
+
+/// Inserts the chosen appointments (as `booking::insert` would: status `booked`, booked by
+/// `booker`); returns the ids that landed.
+///
+/// First as a plain insert in a savepoint: the exclusion constraints check each row once, as
+/// they do for `COPY`. Only if one refuses a row — a concurrent booking took its slot since
+/// the load — does the insert go again with `ON CONFLICT DO NOTHING`, which skips the refused
+/// rows (it checks every row ahead of inserting it as well, so it is not the first try).
+async fn insert(
+    c: &mut AsyncPgConnection,
+    booker: Uuid,
+    rows: &[(Uuid, &Choice)],
+) -> QueryResult<HashSet<Uuid>> {
+    diesel::sql_query("SAVEPOINT bulk_insert")
         .execute(c)
         .await?;
-    match work(c).await {
-        Ok(v) => {
-            diesel::sql_query(format!("RELEASE SAVEPOINT {name}"))
+    match insert_as(c, booker, rows, "").await {
+        Ok(landed) => {
+            diesel::sql_query("RELEASE SAVEPOINT bulk_insert")
                 .execute(c)
                 .await?;
-            Ok(Ok(v))
+            Ok(landed)
         }
-        Err(e @ (DomainError::Conflict(_) | DomainError::Invalid(_))) => {
-            diesel::sql_query(format!("ROLLBACK TO SAVEPOINT {name}"))
+        Err(diesel::result::Error::DatabaseError(DatabaseErrorKind::ExclusionViolation, _)) => {
+            diesel::sql_query("ROLLBACK TO SAVEPOINT bulk_insert")
                 .execute(c)
                 .await?;
-            Ok(Err(e))
+            insert_as(c, booker, rows, "ON CONFLICT DO NOTHING").await
         }
         Err(e) => Err(e),
     }
 }
 
-fn reason(e: &DomainError) -> String {
-    let text = match e {
-        DomainError::Conflict(m) => m.clone(),
-        DomainError::Invalid(fields) => fields
-            .iter()
-            .map(|f| f.message.clone())
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other.to_string(),
-    };
-    text.chars().take(500).collect()
-}
-
-fn no_slot(why: &str) -> DomainError {
-    DomainError::Conflict(why.to_owned())
-}
-
-/// Candidate slots for one row, earliest first.
-async fn candidates(
+async fn insert_as(
     c: &mut AsyncPgConnection,
-    w: &Work,
-    t: &AppointmentType,
-    providers: &[Uuid],
-    client: Uuid,
-) -> DomainResult<Vec<(Slot, chrono_tz::Tz)>> {
-    let now = Utc::now();
-    let (lo_day, hi_day) = match (w.from_date, w.until_date, w.from_at, w.until_at) {
-        (Some(a), Some(b), _, _) => (a, b),
-        (_, _, Some(a), Some(b)) => (a.date_naive(), b.date_naive()),
-        _ => return Err(no_slot("the row has no window")),
-    };
-    let schedules = load_schedules(
-        c,
-        providers,
-        lo_day - Duration::days(2),
-        hi_day + Duration::days(2),
+    booker: Uuid,
+    rows: &[(Uuid, &Choice)],
+    on_conflict: &str,
+) -> QueryResult<HashSet<Uuid>> {
+    let col = |f: fn(&Choice) -> Uuid| rows.iter().map(|(_, x)| f(x)).collect::<Vec<_>>();
+    let at = |f: fn(&Choice) -> DateTime<Utc>| rows.iter().map(|(_, x)| f(x)).collect::<Vec<_>>();
+    let landed: Vec<Landed> = diesel::sql_query(format!(
+        "INSERT INTO appointments (id, provider_id, client_id, type_id, location_id, starts_at, \
+             ends_at, busy_from, busy_until, timezone, status, booked_by) \
+         SELECT a.id, a.provider_id, a.client_id, a.type_id, a.location_id, a.starts_at, \
+             a.ends_at, a.busy_from, a.busy_until, a.timezone, 'booked', $11 \
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], \
+             $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], \
+             $10::text[]) \
+             AS a(id, provider_id, client_id, type_id, location_id, starts_at, ends_at, \
+             busy_from, busy_until, timezone) \
+         {on_conflict} RETURNING id"
+    ))
+    .bind::<Array<SqlUuid>, _>(rows.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(col(|x| x.provider_id))
+    .bind::<Array<SqlUuid>, _>(col(|x| x.client_id))
+    .bind::<Array<SqlUuid>, _>(col(|x| x.type_id))
+    .bind::<Array<Nullable<SqlUuid>>, _>(
+        rows.iter().map(|(_, x)| x.location_id).collect::<Vec<_>>(),
     )
+    .bind::<Array<Timestamptz>, _>(at(|x| x.starts_at))
+    .bind::<Array<Timestamptz>, _>(at(|x| x.ends_at))
+    .bind::<Array<Timestamptz>, _>(at(|x| x.busy_from))
+    .bind::<Array<Timestamptz>, _>(at(|x| x.busy_until))
+    .bind::<Array<Text>, _>(
+        rows.iter()
+            .map(|(_, x)| x.tz.name().to_owned())
+            .collect::<Vec<_>>(),
+    )
+    .bind::<SqlUuid, _>(booker)
+    .load(c)
     .await?;
-    if schedules.is_empty() {
-        return Err(no_slot("the provider has no working hours set"));
-    }
-    // Instants covering the window in any zone (±14 h), for the two range queries.
-    let lo = local_start(chrono_tz::UTC, lo_day.and_time(NaiveTime::MIN)) - Duration::days(1);
-    let hi = local_start(chrono_tz::UTC, hi_day.and_time(NaiveTime::MIN)) + Duration::days(2);
-    let busy = busy_spans(c, providers, lo, hi).await?;
-    let mine: Vec<(DateTime<Utc>, DateTime<Utc>)> = appointments::table
-        .filter(appointments::client_id.eq(client))
-        .filter(appointments::status.ne("cancelled"))
-        .filter(appointments::starts_at.lt(hi))
-        .filter(appointments::ends_at.gt(lo))
-        .select((appointments::starts_at, appointments::ends_at))
-        .load(c)
-        .await?;
-    let mut out = Vec::new();
-    for id in providers {
-        let Some(s) = schedules.get(id) else {
-            continue;
-        };
-        let tz = s.tz;
-        let (from, to) = match (w.from_date, w.until_date, w.from_at, w.until_at) {
-            (Some(a), Some(b), _, _) => (
-                local_start(tz, a.and_time(NaiveTime::MIN)),
-                local_start(tz, (b + Duration::days(1)).and_time(NaiveTime::MIN)),
-            ),
-            (_, _, Some(a), Some(b)) => (a, b),
-            _ => continue,
-        };
-        let rules = rules_for(t, false, now, from, to);
-        let slots = compute(
-            t,
-            &[*id],
-            &schedules,
-            &busy,
-            &rules,
-            from.with_timezone(&tz).date_naive(),
-            to.with_timezone(&tz).date_naive(),
-        );
-        let dur = t.duration().num_seconds();
-        for slot in slots {
-            if let (Some(a), Some(b)) = (w.preferred_from, w.preferred_until) {
-                let start = slot.starts_at.with_timezone(&tz).time();
-                let m = i64::from(start.num_seconds_from_midnight());
-                if m < i64::from(a.num_seconds_from_midnight())
-                    || m + dur > i64::from(b.num_seconds_from_midnight())
-                {
-                    continue;
-                }
-            }
-            if mine
-                .iter()
-                .any(|(s, e)| *s < slot.ends_at && slot.starts_at < *e)
-            {
-                continue;
-            }
-            out.push((slot, tz));
-        }
-    }
-    out.sort_by_key(|(s, _)| (s.starts_at, s.provider_id));
-    Ok(out)
+    Ok(landed.into_iter().map(|l| l.id).collect())
 }
 
-/// Books one row (inside the caller's savepoint).
-async fn place_row(
+/// One `booked` event per new appointment (what `booking::record_event` writes on booking).
+async fn record_events(
     c: &mut AsyncPgConnection,
-    tenant_id: i64,
-    p: &Principal,
-    w: &Work,
-    types: &mut HashMap<Uuid, Option<AppointmentType>>,
-    departments: &mut HashMap<Uuid, Vec<Uuid>>,
-) -> DomainResult<AppointmentRow> {
-    let (Some(client), Some(type_id)) = (w.client_id, w.type_id) else {
-        return Err(no_slot("the row names no client or type"));
-    };
-    if let Entry::Vacant(e) = types.entry(type_id) {
-        e.insert(get_type_row(c, type_id).await?.filter(|t| t.active));
-    }
-    let Some(t) = types.get(&type_id).cloned().flatten() else {
-        return Err(no_slot("the appointment type is no longer active"));
-    };
-    let providers = match (w.provider_id, w.department_id) {
-        (Some(id), _) => vec![id],
-        (None, Some(d)) => {
-            if let Entry::Vacant(e) = departments.entry(d) {
-                let ids = org_repo::subtree_ids(c, &[d]).await?;
-                let ps: Vec<Uuid> = people::table
-                    .filter(people::kind.eq("provider"))
-                    .filter(people::status.eq("active"))
-                    .filter(people::department_id.eq_any(ids))
-                    .order(people::id)
-                    .select(people::id)
-                    .load(c)
-                    .await?;
-                e.insert(ps);
+    actor: Uuid,
+    appointments: &[Uuid],
+) -> QueryResult<usize> {
+    let ids: Vec<Uuid> = appointments.iter().map(|_| Uuid::now_v7()).collect();
+    diesel::sql_query(
+        "INSERT INTO appointment_events (id, appointment_id, actor_account, action, \
+             from_status, to_status, reason_code, late, previous_start, previous_end) \
+         SELECT e.id, e.appointment_id, $3, 'booked', NULL, 'booked', NULL, false, NULL, NULL \
+         FROM unnest($1::uuid[], $2::uuid[]) AS e(id, appointment_id)",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<SqlUuid>, _>(appointments)
+    .bind::<SqlUuid, _>(actor)
+    .execute(c)
+    .await
+}
+
+/// A row's outcome: booked as the appointment, or failed with the reason.
+enum Settled<'a> {
+    Booked(Uuid, &'a Choice),
+    Failed(String),
+}
+
+/// Marks the chunk's rows with one statement.
+async fn settle(
+    c: &mut AsyncPgConnection,
+    batch: Uuid,
+    rows: &[(i32, Settled<'_>)],
+) -> QueryResult<usize> {
+    let mut lines = Vec::with_capacity(rows.len());
+    let mut status = Vec::with_capacity(rows.len());
+    let mut reason = Vec::with_capacity(rows.len());
+    let mut appointment = Vec::with_capacity(rows.len());
+    let mut provider = Vec::with_capacity(rows.len());
+    let mut starts = Vec::with_capacity(rows.len());
+    for (line, s) in rows {
+        lines.push(*line);
+        match s {
+            Settled::Booked(id, x) => {
+                status.push("booked");
+                reason.push(None);
+                appointment.push(Some(*id));
+                provider.push(Some(x.provider_id));
+                starts.push(Some(x.starts_at));
             }
-            departments.get(&d).cloned().unwrap_or_default()
+            Settled::Failed(why) => {
+                status.push("failed");
+                reason.push(Some(why.chars().take(500).collect::<String>()));
+                appointment.push(None);
+                provider.push(None);
+                starts.push(None);
+            }
         }
-        (None, None) => return Err(no_slot("the row names no provider or department")),
-    };
-    if providers.is_empty() {
-        return Err(no_slot("the department has no active providers"));
     }
-    let found = candidates(c, w, &t, &providers, client).await?;
-    if found.is_empty() {
-        return Err(no_slot(if w.preferred_from.is_some() {
-            "no free time in the window at the preferred times (working hours, other appointments and buffers)"
-        } else {
-            "no free time in the window (working hours, other appointments and buffers)"
-        }));
+    diesel::sql_query(
+        "UPDATE bulk_rows AS b SET status = u.status, \
+             reason = coalesce(u.reason, b.reason), \
+             appointment_id = coalesce(u.appointment_id, b.appointment_id), \
+             provider_id = coalesce(u.provider_id, b.provider_id), \
+             starts_at = coalesce(u.starts_at, b.starts_at) \
+         FROM unnest($2::int4[], $3::text[], $4::text[], $5::uuid[], $6::uuid[], \
+             $7::timestamptz[]) AS u(line, status, reason, appointment_id, provider_id, starts_at) \
+         WHERE b.batch_id = $1 AND b.line = u.line",
+    )
+    .bind::<SqlUuid, _>(batch)
+    .bind::<Array<Int4>, _>(lines)
+    .bind::<Array<Text>, _>(status)
+    .bind::<Array<Nullable<Text>>, _>(reason)
+    .bind::<Array<Nullable<SqlUuid>>, _>(appointment)
+    .bind::<Array<Nullable<SqlUuid>>, _>(provider)
+    .bind::<Array<Nullable<Timestamptz>>, _>(starts)
+    .execute(c)
+    .await
+}
+
+/// Places the rows (in order), inserts, and places again those whose slot was taken
+/// meanwhile. Returns each row's choice and appointment id, or why it has none.
+async fn place_all(
+    c: &mut AsyncPgConnection,
+    booker: Uuid,
+    work: &[Work],
+) -> DomainResult<Vec<Result<(Uuid, Choice), String>>> {
+    let (loaded, lo, hi) = load(c, work).await?;
+    let mut planner = Planner::new(loaded, Utc::now());
+    let mut out: Vec<Option<Result<(Uuid, Choice), String>>> = vec![None; work.len()];
+    let mut todo: Vec<usize> = (0..work.len()).collect();
+    for round in 0..ROUNDS {
+        if round > 0 {
+            // Fresh time for the calendars where a slot was lost (our own inserts included:
+            // this transaction sees them).
+            let providers = sorted(
+                todo.iter()
+                    .flat_map(|i| planner.providers(&work[*i]).unwrap_or_default())
+                    .collect(),
+            );
+            let clients = sorted(todo.iter().filter_map(|i| work[*i].client_id).collect());
+            let busy = busy_spans(c, &providers, lo, hi).await?;
+            let theirs = client_spans(c, &clients, lo, hi).await?;
+            planner.refresh(&providers, busy, &clients, theirs);
+        }
+        let mut chosen: Vec<(usize, Uuid, Choice)> = Vec::new();
+        for i in todo.drain(..) {
+            match planner.place(&work[i]) {
+                Ok(x) => chosen.push((i, Uuid::now_v7(), x)),
+                Err(why) => out[i] = Some(Err(why.to_owned())),
+            }
+        }
+        if chosen.is_empty() {
+            break;
+        }
+        let rows: Vec<(Uuid, &Choice)> = chosen.iter().map(|(_, id, x)| (*id, x)).collect();
+        let landed = insert(c, booker, &rows).await?;
+        for (i, id, x) in chosen {
+            if landed.contains(&id) {
+                out[i] = Some(Ok((id, x)));
+            } else {
+                todo.push(i);
+            }
+        }
+        if todo.is_empty() {
+            break;
+        }
     }
-    let mut last = None;
-    for (slot, tz) in found.into_iter().take(TRIES) {
-        let attempt = savepoint(c, "bulk_slot", async |c| {
-            booking::insert(
-                c,
-                p,
-                &t,
-                slot.provider_id,
-                client,
-                slot.starts_at,
-                tz.name(),
-                Status::Booked,
-                None,
-            )
-            .await
+    Ok(out
+        .into_iter()
+        .map(|o| {
+            o.unwrap_or_else(|| {
+                Err(format!(
+                    "the free times found were taken by other bookings meanwhile ({ROUNDS} tries)"
+                ))
+            })
         })
-        .await?;
-        match attempt {
-            Ok(row) => {
-                super::super::reminders::schedule(c, tenant_id, &row).await?;
-                return Ok(row);
-            }
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| no_slot("no free time in the window")))
+        .collect())
 }
 
 /// Marks a batch completed once no row is pending, and audits it. Locks the batch row first,
@@ -335,17 +486,8 @@ pub async fn run_chunk(
             else {
                 return Ok(ChunkOutcome::AlreadyDone);
             };
-            // The submitter books: `booked_by` and the audit name them. Their reach was
-            // checked row by row when the batch was submitted.
-            let p = Principal {
-                account_id: submitter,
-                person_id: None,
-                session_id: Uuid::nil(),
-                grants: Vec::new(),
-                request_id: None,
-                mfa_enrolment_required: false,
-                scopes: None,
-            };
+            // The submitter books: `booked_by`, the events and the audit name them. Their
+            // reach was checked row by row when the batch was submitted.
             let actor = Actor::account(submitter, None);
             let work: Vec<Work> = bulk_rows::table
                 .filter(bulk_rows::batch_id.eq(job.batch_id))
@@ -355,44 +497,37 @@ pub async fn run_chunk(
                 .select(Work::as_select())
                 .load(c)
                 .await?;
-            let mut types = HashMap::new();
-            let mut departments = HashMap::new();
-            let (mut booked, mut failed) = (0, 0);
-            let mut subjects = Vec::new();
-            for w in &work {
-                let row = bulk_rows::table.find((job.batch_id, w.line));
-                let placed = savepoint(c, "bulk_row", async |c| {
-                    place_row(c, tenant.id, &p, w, &mut types, &mut departments).await
-                })
-                .await?;
-                match placed {
-                    Ok(a) => {
-                        diesel::update(row)
-                            .set((
-                                bulk_rows::status.eq("booked"),
-                                bulk_rows::appointment_id.eq(a.id),
-                                bulk_rows::provider_id.eq(a.provider_id),
-                                bulk_rows::starts_at.eq(a.starts_at),
-                            ))
-                            .execute(c)
-                            .await?;
-                        subjects.push(a.client_id);
-                        booked += 1;
-                    }
-                    Err(e) => {
-                        diesel::update(row)
-                            .set((
-                                bulk_rows::status.eq("failed"),
-                                bulk_rows::reason.eq(reason(&e)),
-                            ))
-                            .execute(c)
-                            .await?;
-                        failed += 1;
-                    }
-                }
+            let placed = place_all(c, submitter, &work).await?;
+            let booked: Vec<(Uuid, &Choice)> = placed
+                .iter()
+                .filter_map(|p| p.as_ref().ok().map(|(id, x)| (*id, x)))
+                .collect();
+            let ids: Vec<Uuid> = booked.iter().map(|(id, _)| *id).collect();
+            record_events(c, submitter, &ids).await?;
+            // What `reminders::schedule` writes for each booking, for the chunk at once.
+            let policy = load_policy(c).await?;
+            let now = Utc::now();
+            let mut reminder_jobs = Vec::new();
+            for (id, x) in &booked {
+                reminder_jobs.extend(reminders::jobs_for(&policy, *id, x.starts_at, now)?);
             }
-            subjects.sort_unstable();
-            subjects.dedup();
+            jobs::enqueue_many(c, tenant.id, reminders::KIND, &reminder_jobs).await?;
+            let outcomes: Vec<(i32, Settled<'_>)> = work
+                .iter()
+                .zip(&placed)
+                .map(|(w, p)| {
+                    (
+                        w.line,
+                        match p {
+                            Ok((id, x)) => Settled::Booked(*id, x),
+                            Err(why) => Settled::Failed(why.clone()),
+                        },
+                    )
+                })
+                .collect();
+            settle(c, job.batch_id, &outcomes).await?;
+            let subjects = sorted(booked.iter().map(|(_, x)| x.client_id).collect());
+            let (booked, failed) = (ids.len(), work.len() - ids.len());
             audit::record(
                 c,
                 &actor,
