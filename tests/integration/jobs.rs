@@ -834,7 +834,6 @@ async fn sms_reminders_go_signed_to_the_gateway_once_and_only_with_consent() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn waitlist_offers_are_emailed_once_and_not_once_taken() {
-    use domain::identity::{Role, RoleGrant};
     let app = TestApp::new().await;
     let t = app.tenant("wlm").await;
     let cal = calendar(&app, &t, "w", "Europe/London").await;
@@ -870,30 +869,17 @@ async fn waitlist_offers_are_emailed_once_and_not_once_taken() {
     }
     let mut waiting = Vec::new();
     for i in 0..2 {
-        let p = app
-            .person(&t, "client", "Wait", &format!("w{i}@wlm.test"), None)
-            .await;
-        let token = app
-            .account(
+        waiting.push(
+            crate::scheduling::waiting_client(
+                &app,
                 &t,
-                &p,
-                &[RoleGrant {
-                    role: Role::Client,
-                    department_id: None,
-                }],
+                &cal,
+                &format!("w{i}@wlm.test"),
+                at(6, 0),
+                at(7, 0),
             )
-            .await;
-        let r = app
-            .post(
-                "wlm",
-                Some(&token),
-                "/api/v1/waitlist",
-                json!({"provider_id": cal.provider, "type_id": cal.type_id,
-                   "window_from": at(6, 0).to_rfc3339(), "window_until": at(7, 0).to_rfc3339()}),
-            )
-            .await;
-        assert_eq!(r.0.status().as_u16(), 201);
-        waiting.push(token);
+            .await,
+        );
     }
     let cancel = |(id, tag): (String, String)| {
         let (app, t) = (&app, &t);

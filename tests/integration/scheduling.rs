@@ -160,6 +160,41 @@ pub async fn calendar(app: &TestApp, t: &TenantCtx, tag: &str, zone: &str) -> Ca
     }
 }
 
+/// A client with an account who joins the waitlist for `cal`'s provider and type in the
+/// window; returns the client's token.
+pub async fn waiting_client(
+    app: &TestApp,
+    t: &TenantCtx,
+    cal: &Calendar,
+    email: &str,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> String {
+    use domain::identity::{Role, RoleGrant};
+    let p = app.person(t, "client", "Wait", email, None).await;
+    let token = app
+        .account(
+            t,
+            &p,
+            &[RoleGrant {
+                role: Role::Client,
+                department_id: None,
+            }],
+        )
+        .await;
+    let r = app
+        .post(
+            t.tenant.slug.as_str(),
+            Some(&token),
+            "/api/v1/waitlist",
+            json!({"provider_id": cal.provider, "type_id": cal.type_id,
+                   "window_from": from.to_rfc3339(), "window_until": until.to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(r.0.status().as_u16(), 201);
+    token
+}
+
 pub async fn client(app: &TestApp, t: &TenantCtx, tag: &str) -> String {
     let slug = t.tenant.slug.as_str();
     app.person(t, "client", "Extra", &format!("{tag}@{slug}.test"), None)
@@ -1173,31 +1208,17 @@ async fn waitlist_offers_expire_and_the_first_accept_wins() {
     let held = body(r).await["id"].as_str().expect("id").to_owned();
     let mut waiting = Vec::new();
     for i in 0..4 {
-        use domain::identity::{Role, RoleGrant};
-        let p = app
-            .person(&t, "client", "Wait", &format!("w{i}@wait.test"), None)
-            .await;
-        let token = app
-            .account(
+        waiting.push(
+            waiting_client(
+                &app,
                 &t,
-                &p,
-                &[RoleGrant {
-                    role: Role::Client,
-                    department_id: None,
-                }],
+                &cal,
+                &format!("w{i}@wait.test"),
+                at(6, 0),
+                at(7, 0),
             )
-            .await;
-        let r = app
-            .post(
-                "wait",
-                Some(&token),
-                "/api/v1/waitlist",
-                json!({"provider_id": cal.provider, "type_id": cal.type_id,
-                       "window_from": at(6, 0).to_rfc3339(), "window_until": at(7, 0).to_rfc3339()}),
-            )
-            .await;
-        assert_eq!(r.0.status().as_u16(), 201);
-        waiting.push(token);
+            .await,
+        );
     }
     // The holder cancels: the first three (the default batch) are offered the slot.
     let r = send(
