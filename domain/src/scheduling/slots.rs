@@ -46,6 +46,10 @@ pub const PAGE_ROWS: i64 = 10_000;
 /// page to move on by ≥ 9 h even with 8-hour appointments and 4-hour buffers (see
 /// `complete_until`), so following the cursor always ends.
 pub const MIN_ROWS_PER_PROVIDER: i64 = 500;
+/// …and at most this many: a page holds at most [`MAX_LIMIT`] slots, so one provider's dense
+/// calendar needs no more than a few days of appointments per page (QUALITY B3: reading all of
+/// a 28-day calendar of 5,000 appointments kept a single-provider search over 10 ms).
+pub const MAX_ROWS_PER_PROVIDER: i64 = 1_000;
 
 #[derive(Clone, Copy, Debug)]
 pub enum Providers {
@@ -122,7 +126,7 @@ pub struct SlotPage {
 /// Appointments per provider one page reads.
 pub fn rows_per_provider(providers: usize) -> i64 {
     let n = i64::try_from(providers.max(1)).unwrap_or(i64::MAX);
-    (PAGE_ROWS / n).max(MIN_ROWS_PER_PROVIDER)
+    (PAGE_ROWS / n).clamp(MIN_ROWS_PER_PROVIDER, MAX_ROWS_PER_PROVIDER)
 }
 
 /// Slot rules for this caller: clients are held to the type's notice and advance limits;
