@@ -688,7 +688,8 @@ try {
     await sub.getByRole("button", { name: "Schedule these appointments" }).click();
     const bar = sub.getByRole("progressbar", { name: "Progress" });
     await bar.waitFor();
-    await sub.getByText("Rows", { exact: true }).waitFor();
+    // The batch's own figures (the past-batches table has a "Rows" column too).
+    await sub.locator("dt", { hasText: /^Rows$/ }).waitFor();
     await check(sub, "46-bulk-progress");
     console.log(`  progress first seen at ${await bar.getAttribute("aria-valuenow")} %`);
     await sub.locator('[role=progressbar][aria-valuenow="100"]').waitFor({ timeout: 60_000 });
