@@ -81,7 +81,12 @@ pub fn build(
         route = route.at("/", get(root));
     }
     route
-        .with(crate::body_limit::BodyLimit(max_body_bytes))
+        // A bulk scheduling upload holds up to 10,000 rows, more than the general limit.
+        .with(crate::body_limit::BodyLimit::new(max_body_bytes).allowing(
+            poem::http::Method::POST,
+            "/bulk-batches",
+            crate::body_limit::UPLOAD_MAX,
+        ))
         .with(CatchPanic::new().with_handler(|_| {
             let e: poem::Error = ApiError::internal(&"handler panicked").into();
             render_poem_error(e)
