@@ -16,6 +16,39 @@ async fn a_type_offered_by_some_providers_is_booked_only_with_them() {
         calendar(&app, &t, "b", "UTC").await,
     );
     let path = format!("/api/v1/appointment-types/{}/providers", a.type_id);
+    let put = |tag: String, offering: serde_json::Value| {
+        let (app, t, path) = (&app, &t, &path);
+        async move {
+            send(
+                app,
+                Method::PUT,
+                "offer",
+                &t.admin_token,
+                path,
+                Some(&tag),
+                Some(offering),
+            )
+            .await
+        }
+    };
+    let book =
+        |provider: &str, client: &str, type_id: &str, start: chrono::DateTime<chrono::Utc>| {
+            let (app, t) = (&app, &t);
+            let (provider, client, type_id) =
+                (provider.to_owned(), client.to_owned(), type_id.to_owned());
+            async move {
+                book_as(
+                    app,
+                    "offer",
+                    &t.admin_token,
+                    &provider,
+                    Some(&client),
+                    &type_id,
+                    start,
+                )
+                .await
+            }
+        };
     let r = app.get("offer", Some(&t.admin_token), &path).await;
     assert_eq!(r.0.status().as_u16(), 200);
     let tag = etag_of(&r);
@@ -31,38 +64,19 @@ async fn a_type_offered_by_some_providers_is_booked_only_with_them() {
         json!({"all_providers": false, "provider_ids": [a.client]}),
         json!({"all_providers": true, "provider_ids": [a.provider]}),
     ] {
-        let r = send(
-            &app,
-            Method::PUT,
-            "offer",
-            &t.admin_token,
-            &path,
-            Some(&tag),
-            Some(bad.clone()),
-        )
-        .await;
+        let r = put(tag.clone(), bad.clone()).await;
         let p = problem(r, 422).await;
         assert_eq!(p["errors"][0]["field"], "/provider_ids", "{bad}");
     }
-    let r = send(
-        &app,
-        Method::PUT,
-        "offer",
-        &t.admin_token,
-        &path,
-        Some("\"999\""),
-        Some(json!({"all_providers": false, "provider_ids": [a.provider]})),
+    let r = put(
+        "\"999\"".into(),
+        json!({"all_providers": false, "provider_ids": [a.provider]}),
     )
     .await;
     problem(r, 412).await;
-    let r = send(
-        &app,
-        Method::PUT,
-        "offer",
-        &t.admin_token,
-        &path,
-        Some(&tag),
-        Some(json!({"all_providers": false, "provider_ids": [a.provider, a.provider]})),
+    let r = put(
+        tag.clone(),
+        json!({"all_providers": false, "provider_ids": [a.provider, a.provider]}),
     )
     .await;
     assert_eq!(r.0.status().as_u16(), 200);
@@ -80,16 +94,7 @@ async fn a_type_offered_by_some_providers_is_booked_only_with_them() {
 
     // Provider B does not offer it: booking, a series and a waitlist entry with B are refused;
     // with A they work.
-    let r = book_as(
-        &app,
-        "offer",
-        &t.admin_token,
-        &b.provider,
-        Some(&b.client),
-        &a.type_id,
-        at(3, 600),
-    )
-    .await;
+    let r = book(&b.provider, &b.client, &a.type_id, at(3, 600)).await;
     let p = problem(r, 422).await;
     assert_eq!(p["errors"][0]["field"], "/provider_id");
     let r = app
@@ -172,52 +177,20 @@ async fn a_type_offered_by_some_providers_is_booked_only_with_them() {
         found.contains(&a.provider) && !found.contains(&b.provider),
         "{found}"
     );
-    let r = book_as(
-        &app,
-        "offer",
-        &t.admin_token,
-        &a.provider,
-        Some(&a.client),
-        &a.type_id,
-        at(3, 600),
-    )
-    .await;
+    let r = book(&a.provider, &a.client, &a.type_id, at(3, 600)).await;
     assert_eq!(r.0.status().as_u16(), 201);
     // B's own type is still offered by everyone, A included.
-    let r = book_as(
-        &app,
-        "offer",
-        &t.admin_token,
-        &a.provider,
-        Some(&b.client),
-        &b.type_id,
-        at(3, 720),
-    )
-    .await;
+    let r = book(&a.provider, &b.client, &b.type_id, at(3, 720)).await;
     assert_eq!(r.0.status().as_u16(), 201);
 
     // Back to all providers: B may be booked again.
     let tag = etag_of(&app.get("offer", Some(&t.admin_token), &path).await);
-    let r = send(
-        &app,
-        Method::PUT,
-        "offer",
-        &t.admin_token,
-        &path,
-        Some(&tag),
-        Some(json!({"all_providers": true, "provider_ids": []})),
+    let r = put(
+        tag.clone(),
+        json!({"all_providers": true, "provider_ids": []}),
     )
     .await;
     assert_eq!(r.0.status().as_u16(), 200);
-    let r = book_as(
-        &app,
-        "offer",
-        &t.admin_token,
-        &b.provider,
-        Some(&b.client),
-        &a.type_id,
-        at(3, 600),
-    )
-    .await;
+    let r = book(&b.provider, &b.client, &a.type_id, at(3, 600)).await;
     assert_eq!(r.0.status().as_u16(), 201);
 }
