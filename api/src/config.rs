@@ -36,6 +36,8 @@ pub struct Config {
     pub tenant_cache_ttl: Duration,
     pub max_body_bytes: usize,
     pub migrate_concurrency: usize,
+    /// How many jobs the embedded runner handles at once (each in its own transaction).
+    pub job_concurrency: usize,
     pub log_format: LogFormat,
     pub log_filter: String,
     pub web_dir: Option<PathBuf>,
@@ -215,6 +217,13 @@ impl Config {
             max_body_bytes: ranged(env, "SWIFTACARE_MAX_BODY_BYTES", 1 << 20, 1024, 1 << 30)?
                 as usize,
             migrate_concurrency: ranged(env, "SWIFTACARE_MIGRATE_CONCURRENCY", 4, 1, 64)? as usize,
+            job_concurrency: ranged(
+                env,
+                "SWIFTACARE_JOB_CONCURRENCY",
+                crate::jobs::DEFAULT_CONCURRENCY as u64,
+                1,
+                64,
+            )? as usize,
             log_format,
             log_filter: {
                 let f = var(env, "SWIFTACARE_LOG").unwrap_or_else(|| "info".into());

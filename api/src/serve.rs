@@ -30,6 +30,7 @@ pub async fn serve(config: &Config, tenancy: Tenancy) -> anyhow::Result<()> {
         tokio::spawn(
             crate::jobs::Runner::new(state.tenancy.clone(), state.mailer.clone())
                 .with_sms(std::sync::Arc::new(sms))
+                .with_concurrency(config.job_concurrency)
                 .run_embedded(),
         )
     });

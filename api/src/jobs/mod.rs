@@ -63,7 +63,15 @@ pub struct Runner {
     tenants: moka::future::Cache<i64, tenancy::TenantRef>,
     /// Texts (`None`: SMS reminders fail with `no_sender`).
     sms: Option<Arc<dyn sms::SmsSender>>,
+    /// How many claimed jobs [`Runner::poll_once`] handles at once.
+    concurrency: usize,
 }
+
+/// Jobs handled at once by the embedded runner unless configured: a job is mostly waiting on
+/// its database transaction (and chunks of different lanes never wait on each other, see
+/// `bulk::input::lanes`), so a few at a time keep the database's cores busy without taking
+/// much of the pool from requests.
+pub const DEFAULT_CONCURRENCY: usize = 4;
 
 impl Runner {
     pub fn new(tenancy: Tenancy, mailer: Arc<Mailer>) -> Runner {
@@ -75,7 +83,14 @@ impl Runner {
                 .max_capacity(10_000)
                 .build(),
             sms: None,
+            concurrency: DEFAULT_CONCURRENCY,
         }
+    }
+
+    /// Handles up to `n` claimed jobs at once (`SWIFTACARE_JOB_CONCURRENCY`).
+    pub fn with_concurrency(mut self, n: usize) -> Runner {
+        self.concurrency = n.max(1);
+        self
     }
 
     /// Sends SMS reminders with `sender` (serve and worker use [`sms::WebhookSms`]).
@@ -195,9 +210,12 @@ impl Runner {
         Ok(outcome)
     }
 
-    /// One embedded round: on every shard, lock up to `batch` due jobs, handle each, record the
-    /// outcome. Returns how many were handled.
+    /// One embedded round: on every shard, lock up to `batch` due jobs, handle them (up to
+    /// [`Runner::with_concurrency`] at once, each in its own tenant transaction), record each
+    /// outcome. Returns how many were handled. The claim holds the rows until the outcomes are
+    /// recorded, so a crash mid-round leaves them due again (handlers are idempotent).
     pub async fn poll_once(&self, batch: i64) -> Result<usize, DoorError> {
+        use futures::StreamExt;
         let mut handled = 0;
         for shard in self.tenancy.shard_ids() {
             let n = self
@@ -205,9 +223,18 @@ impl Runner {
                 .jobs_tx(&shard, async |c| {
                     let due = jobs::claim_due(c, batch).await?;
                     let n = due.len();
-                    for job in due {
+                    let outcomes: Vec<(Job, Result<Outcome, JobError>)> =
+                        futures::stream::iter(due)
+                            .map(|job| async move {
+                                let outcome = self.handle(&job).await;
+                                (job, outcome)
+                            })
+                            .buffer_unordered(self.concurrency)
+                            .collect()
+                            .await;
+                    for (job, outcome) in outcomes {
                         let attempts = job.attempts + 1;
-                        match self.handle(&job).await {
+                        match outcome {
                             Ok(_) => {
                                 jobs::mark_done(c, job.id, attempts).await?;
                             }

@@ -202,6 +202,69 @@ pub fn fair_order(keys: &[Option<Uuid>]) -> Vec<usize> {
     out
 }
 
+/// Splits rows into lanes: two rows share a lane when they may touch the same calendar — a
+/// provider either may go to, or the same client. `calendars[i]` lists row `i`'s (its client
+/// and every provider it may go to; empty for a row that failed on submit). Different lanes
+/// touch disjoint calendars, so their chunks can be placed at the same time without competing
+/// for a slot, while rows that do compete stay in one lane, in the fair order. Returns each
+/// row's lane, numbered by first appearance.
+pub fn lanes(calendars: &[Vec<Uuid>]) -> Vec<usize> {
+    let mut sets = petgraph::unionfind::UnionFind::<usize>::new(calendars.len());
+    let mut first: HashMap<Uuid, usize> = HashMap::new();
+    for (row, keys) in calendars.iter().enumerate() {
+        for key in keys {
+            let seen = *first.entry(*key).or_insert(row);
+            sets.union(seen, row);
+        }
+    }
+    let mut number: HashMap<usize, usize> = HashMap::new();
+    (0..calendars.len())
+        .map(|row| {
+            let next = number.len();
+            *number.entry(sets.find(row)).or_insert(next)
+        })
+        .collect()
+}
+
+/// Where each row goes: its place in the work order (`seq`) and its chunk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// `(row, chunk)` in work order: lane after lane (in order of first appearance in the fair
+    /// order), each lane's rows in the fair order, cut into chunks of at most `per_chunk`.
+    pub rows: Vec<(usize, i32)>,
+    /// Each lane's chunks in order: the first is enqueued on submit, each next one by the chunk
+    /// before it, so a lane's rows are placed in order and lanes run side by side.
+    pub chains: Vec<Vec<i32>>,
+}
+
+/// Lays out the rows to place (`order`: the fair order; `lane`: [`lanes`], by row index).
+pub fn layout(order: &[usize], lane: &[usize], per_chunk: usize) -> Layout {
+    let mut by_lane: Vec<Vec<usize>> = Vec::new();
+    let mut index: HashMap<usize, usize> = HashMap::new();
+    for &row in order {
+        let l = *index.entry(lane[row]).or_insert_with(|| {
+            by_lane.push(Vec::new());
+            by_lane.len() - 1
+        });
+        by_lane[l].push(row);
+    }
+    let mut out = Layout {
+        rows: Vec::with_capacity(order.len()),
+        chains: Vec::with_capacity(by_lane.len()),
+    };
+    let mut chunk = 0i32;
+    for rows in by_lane {
+        let mut chain = Vec::new();
+        for part in rows.chunks(per_chunk.max(1)) {
+            chain.push(chunk);
+            out.rows.extend(part.iter().map(|r| (*r, chunk)));
+            chunk += 1;
+        }
+        out.chains.push(chain);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,5 +369,39 @@ mod tests {
         let a = Some(Uuid::from_u128(1));
         let b = Some(Uuid::from_u128(2));
         assert_eq!(fair_order(&[a, a, a, b, b, None]), vec![0, 3, 5, 1, 4, 2]);
+    }
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    #[test]
+    fn rows_that_share_a_provider_or_a_client_share_a_lane() {
+        let (p1, p2, p3, d) = (id(1), id(2), id(3), id(4));
+        let (c1, c2, c3, c4, c5) = (id(11), id(12), id(13), id(14), id(15));
+        let calendars = vec![
+            vec![c1, p1],    // 0: provider 1
+            vec![c2, p2],    // 1: provider 2
+            vec![c3, p1],    // 2: provider 1 again
+            vec![c4, p3],    // 3: provider 3 ...
+            vec![c4, p2],    // 4: ... and the same client with provider 2: joins 3 to 1
+            vec![],          // 5: failed on submit
+            vec![c5, p3, d], // 6: a department of provider 3
+        ];
+        assert_eq!(lanes(&calendars), vec![0, 1, 0, 1, 1, 2, 1]);
+    }
+
+    #[test]
+    fn lanes_are_cut_into_chunks_in_the_fair_order() {
+        // Rows 0..7; lanes: even rows one lane, odd rows another; fair order reversed.
+        let lane = vec![0, 1, 0, 1, 0, 1, 0];
+        let order: Vec<usize> = (0..7).rev().collect();
+        let l = layout(&order, &lane, 3);
+        // Lane of row 6 first (it leads the order): 6, 4, 2 | 0; then 5, 3, 1.
+        assert_eq!(
+            l.rows,
+            vec![(6, 0), (4, 0), (2, 0), (0, 1), (5, 2), (3, 2), (1, 2)]
+        );
+        assert_eq!(l.chains, vec![vec![0, 1], vec![2]]);
     }
 }

@@ -4,8 +4,11 @@
 //! parses and resolves every row in one transaction — rows that cannot be parsed, or that name
 //! an unknown client, a provider or department the caller does not manage, or an unknown type,
 //! are stored `failed` with their reason — orders the rest so departments take turns
-//! ([`input::fair_order`]), and writes one outbox job per chunk of [`input::CHUNK`] rows in the
-//! same transaction. [`place::run_chunk`] places a chunk set-based — load once, choose in
+//! ([`input::fair_order`]), splits them into lanes that share no calendar ([`input::lanes`]:
+//! rows that may go to the same provider, or book the same client, share a lane) cut into
+//! chunks of [`input::CHUNK`] rows, and writes the first chunk job of each lane in the same
+//! transaction. Each chunk enqueues its lane's next one as it commits, so a lane is placed in
+//! the fair order while lanes run side by side. [`place::run_chunk`] places a chunk set-based — load once, choose in
 //! memory, write with one statement per table — so a row is booked (with its reminders) or
 //! failed with its reason, never half-done, and a failed row never undoes another.
 //!
@@ -377,11 +380,50 @@ pub async fn submit(
                 .map(|x| x.as_ref().ok().and_then(|x| x.charged_to))
                 .collect();
             let order = input::fair_order(&keys);
+            // Each row's calendars (its client, and every provider it may go to) decide its
+            // lane; lanes are chunked and chained apart so they can be placed side by side.
+            let departments = place::department_providers(
+                c,
+                &resolved
+                    .iter()
+                    .filter_map(|x| x.as_ref().ok().and_then(|x| x.department))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect::<Vec<_>>(),
+            )
+            .await?;
+            let calendars: Vec<Vec<Uuid>> = resolved
+                .iter()
+                .map(|x| match x {
+                    Ok(x) => std::iter::once(x.client)
+                        .chain(x.provider)
+                        .chain(x.department)
+                        .chain(
+                            x.department
+                                .and_then(|d| departments.get(&d))
+                                .into_iter()
+                                .flatten()
+                                .copied(),
+                        )
+                        .collect(),
+                    Err(_) => Vec::new(),
+                })
+                .collect();
+            let placeable: Vec<usize> = order
+                .iter()
+                .copied()
+                .filter(|i| resolved[*i].is_ok())
+                .collect();
+            let layout = input::layout(&placeable, &input::lanes(&calendars), input::CHUNK);
+            // Rows that failed on submit follow, in input order, in no chunk (-1: no job).
+            let laid_out = layout.rows.iter().copied().chain(
+                (0..rows.len())
+                    .filter(|i| resolved[*i].is_err())
+                    .map(|i| (i, -1)),
+            );
             let mut new_rows = Vec::with_capacity(rows.len());
-            let mut chunks: Vec<i32> = Vec::new();
             let mut failed = 0;
-            for (seq, i) in order.into_iter().enumerate() {
-                let chunk = (seq / input::CHUNK) as i32;
+            for (seq, (i, chunk)) in laid_out.enumerate() {
                 let mut row = NewRow {
                     line: rows[i].line,
                     seq: seq as i32,
@@ -416,9 +458,6 @@ pub async fn submit(
                         if let Some((a, b)) = x.parsed.preferred {
                             (row.preferred_from, row.preferred_until) = (Some(a), Some(b));
                         }
-                        if chunks.last() != Some(&chunk) {
-                            chunks.push(chunk);
-                        }
                     }
                     Err(reason) => {
                         row.status = "failed";
@@ -430,15 +469,15 @@ pub async fn submit(
             }
             insert_rows(c, id, &new_rows).await?;
             let now = Utc::now();
-            let mut chunk_jobs = Vec::with_capacity(chunks.len());
-            for chunk in &chunks {
-                let payload = serde_json::to_value(place::ChunkJob {
-                    batch_id: id,
-                    chunk: *chunk,
-                })
-                .map_err(|e| DomainError::Internal(e.to_string()))?;
-                // Due a microsecond apart, so runners take chunks in order.
-                chunk_jobs.push((payload, now + Duration::microseconds((*chunk).into())));
+            let mut chunk_jobs = Vec::with_capacity(layout.chains.len());
+            for (n, chain) in layout.chains.iter().enumerate() {
+                if let Some(job) = place::ChunkJob::lane(id, chain) {
+                    // Due a microsecond apart, so runners start lanes in order.
+                    chunk_jobs.push((
+                        place::to_payload(&job)?,
+                        now + Duration::microseconds(n as i64),
+                    ));
+                }
             }
             jobs::enqueue_many(c, tenant.id, place::KIND, &chunk_jobs).await?;
             let actor = Actor::from(p);
@@ -449,10 +488,11 @@ pub async fn submit(
                     .on("bulk_batch", id)
                     .detail("rows", rows.len())
                     .detail("failed_on_submit", failed)
-                    .detail("jobs", chunks.len()),
+                    .detail("lanes", layout.chains.len())
+                    .detail("jobs", layout.chains.iter().map(Vec::len).sum::<usize>()),
             )
             .await?;
-            if chunks.is_empty() {
+            if layout.chains.is_empty() {
                 place::complete(c, id, &actor).await?;
             }
             Ok(Submitted {

@@ -61,6 +61,27 @@ pub const ROUNDS: usize = 3;
 pub struct ChunkJob {
     pub batch_id: Uuid,
     pub chunk: i32,
+    /// The lane's chunks after this one ([`super::input::layout`]): the chunk enqueues the
+    /// next with the rest, in its own transaction, so it is written exactly once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub then: Vec<i32>,
+}
+
+impl ChunkJob {
+    /// The job for the first chunk of a lane, or `None` for an empty one.
+    pub fn lane(batch_id: Uuid, chain: &[i32]) -> Option<ChunkJob> {
+        let (chunk, then) = chain.split_first()?;
+        Some(ChunkJob {
+            batch_id,
+            chunk: *chunk,
+            then: then.to_vec(),
+        })
+    }
+}
+
+/// The job's payload.
+pub fn to_payload(job: &ChunkJob) -> DomainResult<serde_json::Value> {
+    serde_json::to_value(job).map_err(|e| crate::error::DomainError::Internal(e.to_string()))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,6 +132,47 @@ async fn client_spans(
     Ok(out.into_iter().map(|(k, v)| (k, merge(v))).collect())
 }
 
+/// The active providers of each department's subtree (a department row may go to any of them).
+pub(super) async fn department_providers(
+    c: &mut AsyncPgConnection,
+    departments: &[Uuid],
+) -> QueryResult<HashMap<Uuid, Vec<Uuid>>> {
+    let mut out = HashMap::new();
+    for d in departments {
+        let ids = org_repo::subtree_ids(c, &[*d]).await?;
+        let ps: Vec<Uuid> = people::table
+            .filter(people::kind.eq("provider"))
+            .filter(people::status.eq("active"))
+            .filter(people::department_id.eq_any(ids))
+            .order(people::id)
+            .select(people::id)
+            .load(c)
+            .await?;
+        out.insert(*d, ps);
+    }
+    Ok(out)
+}
+
+/// Serialises placement per provider: one transaction-scoped advisory lock per provider, taken
+/// in id order (`providers` is sorted; `unnest` yields it in order), so two chunks sharing
+/// providers — lanes of different batches, or a lane whose department gained a provider after
+/// submit — place one after the other instead of choosing the same free times and losing them
+/// to each other's inserts. Chunks on disjoint providers do not wait. Hand bookings take no
+/// lock: the exclusion constraints still guard those (see [`insert`]).
+async fn lock_calendars(c: &mut AsyncPgConnection, providers: &[Uuid]) -> QueryResult<()> {
+    if providers.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query(
+        "SELECT pg_advisory_xact_lock(hashtextextended('swiftacare.bulk.provider:' || p::text, 0)) \
+         FROM unnest($1::uuid[]) AS p",
+    )
+    .bind::<Array<SqlUuid>, _>(providers)
+    .execute(c)
+    .await
+    .map(|_| ())
+}
+
 /// Everything the chunk's placement reads, and the instants its range queries covered.
 async fn load(
     c: &mut AsyncPgConnection,
@@ -145,30 +207,25 @@ async fn load(
             offered.entry(t).or_default().push(p);
         }
     }
-    let mut departments = HashMap::new();
-    for d in sorted(
-        work.iter()
-            .filter(|w| w.provider_id.is_none())
-            .filter_map(|w| w.department_id)
-            .collect(),
-    ) {
-        let ids = org_repo::subtree_ids(c, &[d]).await?;
-        let ps: Vec<Uuid> = people::table
-            .filter(people::kind.eq("provider"))
-            .filter(people::status.eq("active"))
-            .filter(people::department_id.eq_any(ids))
-            .order(people::id)
-            .select(people::id)
-            .load(c)
-            .await?;
-        departments.insert(d, ps);
-    }
+    let departments = department_providers(
+        c,
+        &sorted(
+            work.iter()
+                .filter(|w| w.provider_id.is_none())
+                .filter_map(|w| w.department_id)
+                .collect(),
+        ),
+    )
+    .await?;
     let providers = sorted(
         work.iter()
             .filter_map(|w| w.provider_id)
             .chain(departments.values().flatten().copied())
             .collect(),
     );
+    // Before any calendar is read: a chunk of another batch (or lane) on the same providers
+    // waits here, and then reads what that chunk booked.
+    lock_calendars(c, &providers).await?;
     let clients = sorted(work.iter().filter_map(|w| w.client_id).collect());
     let days: Vec<(NaiveDate, NaiveDate)> = work.iter().filter_map(Work::days).collect();
     let (Some(first), Some(last)) = (
@@ -539,6 +596,9 @@ pub async fn run_chunk(
                     .detail("failed", failed),
             )
             .await?;
+            if let Some(next) = ChunkJob::lane(job.batch_id, &job.then) {
+                jobs::enqueue_many(c, tenant.id, KIND, &[(to_payload(&next)?, now)]).await?;
+            }
             complete(c, job.batch_id, &actor).await?;
             Ok(ChunkOutcome::Placed { booked, failed })
         })
