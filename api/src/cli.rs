@@ -202,7 +202,8 @@ async fn run_with(command: Command, config: &Config, tenancy: &Tenancy) -> anyho
                 config.sms_allow_private,
             );
             let runner = crate::jobs::Runner::new(tenancy.clone(), mailer)
-                .with_sms(std::sync::Arc::new(sms));
+                .with_sms(std::sync::Arc::new(sms))
+                .with_concurrency(config.job_concurrency);
             // Its own /metrics and /healthz on SWIFTACARE_ADDR (give a worker beside `serve`
             // another address).
             let handle = crate::telemetry::metrics_handle();

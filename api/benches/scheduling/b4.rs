@@ -3,7 +3,8 @@
 //! App arm (timed): `POST /api/v1/bulk-batches` with a CSV of `--rows` rows (one client each,
 //! 400 rows per provider, a 15-minute type, a 17-day window; each round has its own providers
 //! and its own window, so no round competes with an earlier one), then the embedded runner
-//! (`Runner::poll_once(50)`, as `swiftacare serve` loops it) until no job is due, then the
+//! (`Runner::poll_once(50)`, as `swiftacare serve` loops it, handling `--concurrency` jobs at
+//! once, default `SWIFTACARE_JOB_CONCURRENCY`'s) until no job is due, then the
 //! progress read, which must say 100 %. That covers parsing and resolving the rows, the fair
 //! order, the chunk jobs, placement (per chunk: one load of the calendars, in-memory slot
 //! choice, one insert per table under the exclusion constraints), the reminder outbox rows and
@@ -192,6 +193,8 @@ pub async fn run(
 ) -> anyhow::Result<Value> {
     let rows: usize = args.get("rows", 2000)?;
     let rounds: usize = args.get("rounds", 3)?;
+    let concurrency: usize = args.get("concurrency", swiftacare_api::jobs::DEFAULT_CONCURRENCY)?;
+    ensure!(concurrency >= 1, "--concurrency must be at least 1");
     ensure!(
         (1..=10_000).contains(&rows),
         "--rows must be 1..=10000 (the API's batch limit)"
@@ -221,7 +224,7 @@ pub async fn run(
         std::env::temp_dir().join("swiftacare-bench-mail"),
     )
     .context("mailer")?;
-    let runner = Runner::new(app.tenancy.clone(), Arc::new(mailer));
+    let runner = Runner::new(app.tenancy.clone(), Arc::new(mailer)).with_concurrency(concurrency);
     let file = std::env::temp_dir()
         .join(format!("swiftacare_b4_{}.csv", std::process::id()))
         .display()
@@ -327,7 +330,7 @@ pub async fn run(
         rows.div_ceil(ROWS_PER_PROVIDER)
     );
     println!(
-        "machine: {} CPUs; app in-process (poem TestClient), embedded runner poll_once(50)",
+        "machine: {} CPUs; app in-process (poem TestClient), embedded runner poll_once(50), {concurrency} jobs at once",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
@@ -358,7 +361,7 @@ pub async fn run(
     println!();
     println!("total run time {:.1} s", started.elapsed().as_secs_f64());
     Ok(json!({
-        "benchmark": "B4", "rows": rows, "rounds": rounds, "load_average_1m": load,
+        "benchmark": "B4", "rows": rows, "rounds": rounds, "concurrency": concurrency, "load_average_1m": load,
         "copy_rows": template_rows,
         "rounds_detail": rounds_json,
         "median_rows_per_s": {"app": ma, "copy_bare": mb, "copy_real": mr},

@@ -12,7 +12,7 @@
 //! absorbs. Consumers ack manually after the job's effect committed (or after handing a failed
 //! delivery to the retry or dead queue).
 
-use futures::StreamExt;
+use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
     ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
@@ -241,14 +241,17 @@ async fn settle(runner: &Runner, job: &Job, attempts: i32, dead: Option<&str>) {
     }
 }
 
-/// Consumes until the channel or connection fails. Each delivery: handle, then ack; a failure
-/// goes to the next retry queue (or the dead queue after the last attempt) before the ack, so
-/// a crash at any point leaves the message with the broker.
+/// Consumes until the channel or connection fails. Up to the runner's concurrency
+/// ([`Runner::with_concurrency`]) deliveries are handled at once (bulk chunks of different
+/// lanes, reminders). Each delivery: handle, then ack; a failure goes to the next retry queue
+/// (or the dead queue after the last attempt) before the ack, so a crash at any point leaves
+/// the message with the broker.
 pub async fn consume(runner: &Runner, ch: &Channel, prefetch: u16) -> Result<(), String> {
+    use futures::TryStreamExt;
     ch.basic_qos(prefetch, BasicQosOptions::default())
         .await
         .map_err(|e| e.to_string())?;
-    let mut consumer = ch
+    let consumer = ch
         .basic_consume(
             s(QUEUE),
             s("swiftacare-worker"),
@@ -257,29 +260,38 @@ pub async fn consume(runner: &Runner, ch: &Channel, prefetch: u16) -> Result<(),
         )
         .await
         .map_err(|e| e.to_string())?;
-    while let Some(delivery) = consumer.next().await {
-        let delivery = delivery.map_err(|e| e.to_string())?;
-        let attempt = attempt_of(&delivery.properties) + 1;
-        match serde_json::from_slice::<Job>(&delivery.data) {
-            Err(_) => {
-                // A poison message: it can never be handled. Park it for a human.
-                let body = delivery.data.clone();
-                ch.basic_publish(
-                    s(DEAD),
-                    s(""),
-                    BasicPublishOptions::default(),
-                    &body,
-                    delivery.properties.clone(),
-                )
-                .await
-                .map_err(|e| e.to_string())?
-                .await
-                .map_err(|e| e.to_string())?;
-                metrics::counter!("swiftacare_jobs_dead_total", "kind" => "unparseable")
-                    .increment(1);
-                tracing::warn!("unparseable job message moved to the dead-letter queue");
-            }
-            Ok(job) => match runner.handle(&job).await {
+    consumer
+        .map_err(|e| e.to_string())
+        .try_for_each_concurrent(runner.concurrency(), |delivery| {
+            deliver(runner, ch, delivery)
+        })
+        .await?;
+    Err("consumer cancelled".into())
+}
+
+/// Handles one delivery and acks it (see [`consume`]).
+async fn deliver(runner: &Runner, ch: &Channel, delivery: Delivery) -> Result<(), String> {
+    let attempt = attempt_of(&delivery.properties) + 1;
+    match serde_json::from_slice::<Job>(&delivery.data) {
+        Err(_) => {
+            // A poison message: it can never be handled. Park it for a human.
+            let body = delivery.data.clone();
+            ch.basic_publish(
+                s(DEAD),
+                s(""),
+                BasicPublishOptions::default(),
+                &body,
+                delivery.properties.clone(),
+            )
+            .await
+            .map_err(|e| e.to_string())?
+            .await
+            .map_err(|e| e.to_string())?;
+            metrics::counter!("swiftacare_jobs_dead_total", "kind" => "unparseable").increment(1);
+            tracing::warn!("unparseable job message moved to the dead-letter queue");
+        }
+        Ok(job) => {
+            match runner.handle(&job).await {
                 Ok(_) => settle(runner, &job, attempt, None).await,
                 Err(e) if attempt < MAX_ATTEMPTS => {
                     publish(ch, &retry_name(attempt), &job, attempt).await?;
@@ -292,14 +304,14 @@ pub async fn consume(runner: &Runner, ch: &Channel, prefetch: u16) -> Result<(),
                     metrics::counter!("swiftacare_jobs_dead_total", "kind" => kind_label(&job.kind)).increment(1);
                     tracing::warn!(job_id = %job.id, attempt, error = %e, "job failed for the last time; dead-lettered");
                 }
-            },
+            }
         }
-        delivery
-            .ack(BasicAckOptions::default())
-            .await
-            .map_err(|e| e.to_string())?;
     }
-    Err("consumer cancelled".into())
+    delivery
+        .ack(BasicAckOptions::default())
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// Opens a connection and two channels (publishing with confirms; consuming).

@@ -63,7 +63,7 @@ pub struct Runner {
     tenants: moka::future::Cache<i64, tenancy::TenantRef>,
     /// Texts (`None`: SMS reminders fail with `no_sender`).
     sms: Option<Arc<dyn sms::SmsSender>>,
-    /// How many claimed jobs [`Runner::poll_once`] handles at once.
+    /// How many jobs are handled at once (see [`Runner::with_concurrency`]).
     concurrency: usize,
 }
 
@@ -87,10 +87,15 @@ impl Runner {
         }
     }
 
-    /// Handles up to `n` claimed jobs at once (`SWIFTACARE_JOB_CONCURRENCY`).
+    /// Handles up to `n` jobs at once (`SWIFTACARE_JOB_CONCURRENCY`): claimed rows in the
+    /// embedded runner, deliveries in the broker consumer.
     pub fn with_concurrency(mut self, n: usize) -> Runner {
         self.concurrency = n.max(1);
         self
+    }
+
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     /// Sends SMS reminders with `sender` (serve and worker use [`sms::WebhookSms`]).
