@@ -219,7 +219,10 @@ mod tests {
     #[test]
     fn text_is_trimmed_bounded_and_free_of_control_characters() {
         assert_eq!(text("  low mood \n", 20), Ok("low mood".to_owned()));
-        assert_eq!(text("line one\nline two", 40), Ok("line one\nline two".to_owned()));
+        assert_eq!(
+            text("line one\nline two", 40),
+            Ok("line one\nline two".to_owned())
+        );
         assert!(text("   ", 20).is_err());
         assert!(text(&"x".repeat(21), 20).is_err());
         assert!(text(&"é".repeat(20), 20).is_ok());

@@ -193,9 +193,9 @@ pub async fn list(
     if let (Some(after), Some(u)) = (page.after, after_urgency) {
         // 'urgent' sorts after 'routine', so descending puts it first.
         q = q.filter(
-            referrals::urgency
-                .lt(u.to_owned())
-                .or(referrals::urgency.eq(u.to_owned()).and(referrals::id.gt(after))),
+            referrals::urgency.lt(u.to_owned()).or(referrals::urgency
+                .eq(u.to_owned())
+                .and(referrals::id.gt(after))),
         );
     }
     q.order((referrals::urgency.desc(), referrals::id.asc()))

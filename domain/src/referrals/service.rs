@@ -16,9 +16,9 @@ use tenancy::{Tenancy, TenantRef};
 use uuid::Uuid;
 
 use super::model::{
-    EventRow, NewReferral, NewReferralRow, REASON_MAX, REFERRER_NAME_MAX, Referral,
-    ReferralEvent, ReferralFilter, ReferralRow, ReferralView, STATUS_REASON_MAX, Source, Status,
-    Transition, Urgency, text,
+    EventRow, NewReferral, NewReferralRow, REASON_MAX, REFERRER_NAME_MAX, Referral, ReferralEvent,
+    ReferralFilter, ReferralRow, ReferralView, STATUS_REASON_MAX, Source, Status, Transition,
+    Urgency, text,
 };
 use super::repo::{self, Visible};
 use crate::audit::{self, Actor, Event, Outcome};
@@ -276,11 +276,7 @@ pub async fn create(
             };
             let reason = field(&mut errors, "/reason", text(&new.reason, REASON_MAX));
             let referrer_name = match &new.referrer_name {
-                Some(n) => field(
-                    &mut errors,
-                    "/referrer_name",
-                    text(n, REFERRER_NAME_MAX),
-                ),
+                Some(n) => field(&mut errors, "/referrer_name", text(n, REFERRER_NAME_MAX)),
                 None => None,
             };
             let client_id = match (source, new.client_id) {
@@ -509,9 +505,7 @@ pub async fn transition(
             let (row, people) = visible(c, &s, id, true).await?;
             let allowed = match t {
                 Transition::Assign { .. } => s.manages(&row, &people),
-                Transition::Accept | Transition::Decline { .. } => {
-                    s.reach.own_calendar.is_some()
-                }
+                Transition::Accept | Transition::Decline { .. } => s.reach.own_calendar.is_some(),
                 Transition::Withdraw { .. } => s.manages(&row, &people) || s.is_referrer(&row),
             };
             if !allowed {
@@ -571,23 +565,15 @@ pub async fn transition(
                     row.assigned_provider_id,
                 ),
                 Transition::Decline { .. } => (Status::Declined, None, row.assigned_provider_id),
-                Transition::Withdraw { .. } => {
-                    (Status::Withdrawn, None, row.assigned_provider_id)
-                }
+                Transition::Withdraw { .. } => (Status::Withdrawn, None, row.assigned_provider_id),
             };
-            let updated = repo::set_status(
-                c,
-                id,
-                expected_version,
-                to,
-                provider,
-                reason.as_deref(),
-            )
-            .await?
-            .ok_or(DomainError::PreconditionFailed {
-                expected: expected_version,
-                current: row.version,
-            })?;
+            let updated =
+                repo::set_status(c, id, expected_version, to, provider, reason.as_deref())
+                    .await?
+                    .ok_or(DomainError::PreconditionFailed {
+                        expected: expected_version,
+                        current: row.version,
+                    })?;
             if let (Status::Accepted, Some(provider)) = (to, provider) {
                 repo::join_care_team(c, provider, row.client_id, p.account_id).await?;
             }
