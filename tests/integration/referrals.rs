@@ -857,6 +857,13 @@ async fn only_those_who_may_see_a_referral_find_it() {
         403,
     )
     .await;
+    assert!(
+        audit(&app, &t, "referral.create")
+            .await
+            .iter()
+            .any(|e| e["outcome"] == "denied"),
+        "the refused create is audited"
+    );
     // Unknown ids are simply not found; refusals are audited.
     problem(
         app.get(

@@ -259,7 +259,7 @@ pub async fn create(
     if p.is_integration() {
         return Err(DomainError::Forbidden("integrations cannot make referrals"));
     }
-    tenancy
+    let result = tenancy
         .tx(tenant, async |c| {
             let s = Scope::of(c, p).await?;
             let mut errors = Vec::new();
@@ -388,7 +388,12 @@ pub async fn create(
             .await?;
             Ok(v)
         })
-        .await
+        .await;
+    if let Err(DomainError::Forbidden(_)) = &result {
+        let event = Event::new("referral.create").outcome(Outcome::Denied);
+        audit::record_alone(tenancy, tenant, &Actor::from(p), event).await?;
+    }
+    result
 }
 
 pub async fn get(

@@ -52,8 +52,7 @@ function History({ id, zone }: { id: string; zone: string }) {
     <ol aria-label="History" className="mt-2 space-y-1 border-l-2 border-slate-200 pl-3 text-sm text-slate-700">
       {(h.data ?? []).map((e) => (
         <li key={e.id}>
-          <span className="font-medium">{dateTimeIn(e.at, zone)}</span>: {e.from_status ? `${STATUS_LABELS[e.from_status]} → ` : "Made, "}
-          {STATUS_LABELS[e.to_status]}
+          <span className="font-medium">{dateTimeIn(e.at, zone)}</span>: {e.from_status ? `${STATUS_LABELS[e.from_status]} → ${STATUS_LABELS[e.to_status]}` : `Made (${STATUS_LABELS[e.to_status]})`}
           {e.provider_name ? ` (${e.provider_name})` : ""}
           {e.actor_name ? ` by ${e.actor_name}` : ""}
           {e.reason ? ` — “${e.reason}”` : ""}
