@@ -7,6 +7,7 @@
 //! * [`org`] — the organisation: the department tree and the people directory.
 //! * [`identity`] — accounts, roles, one-time tokens, sessions, and the access policy.
 //! * [`sso`] — enterprise single sign-on (OIDC, SAML 2.0), JIT provisioning, SCIM 2.0.
+//! * [`referrals`] — referrals: triage queue, assign, accept, decline, withdraw, history.
 
 /// A closed set of values stored as text: `as_str`, `parse` and `ALL`. Defined before the
 /// modules so every context uses this one.
@@ -31,6 +32,7 @@ pub mod jobs;
 pub mod org;
 pub mod page;
 pub mod platform;
+pub mod referrals;
 pub mod scheduling;
 pub mod schema;
 pub mod sso;

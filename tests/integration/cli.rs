@@ -309,12 +309,27 @@ fn serve_answers_and_logs_no_personal_data() {
         ("X-Tenant", "logtest"),
         ("Authorization", auth.as_str()),
     ];
-    let (status, _) = http(
+    let (status, person) = http(
         port,
         "POST",
         "/api/v1/people",
         &authed,
         r#"{"kind":"client","given_name":"Ophelia","family_name":"Nightingale","email":"ophelia@patients.test"}"#,
+    );
+    assert_eq!(status, 201);
+    // A referral: its reason is health data and its referrer a name.
+    let client_id = serde_json::from_str::<serde_json::Value>(&person).expect("person")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (status, _) = http(
+        port,
+        "POST",
+        "/api/v1/referrals",
+        &authed,
+        &format!(
+            r#"{{"client_id":"{client_id}","reason":"Recurrent panickyattacks canary","referrer_name":"Dr Canarywharf"}}"#
+        ),
     );
     assert_eq!(status, 201);
     let (_, metrics) = http(port, "GET", "/metrics", &[], "");
@@ -345,6 +360,8 @@ fn serve_answers_and_logs_no_personal_data() {
         "Ophelia",
         "Nightingale",
         "ophelia@",
+        "panickyattacks",
+        "Canarywharf",
         password,
         &session,
         &token,

@@ -68,6 +68,11 @@ fn body_for(operation_id: &str, ids: &HashMap<&str, String>, b_refresh: &str) ->
             json!({"client_id": ids["person_id"], "type_id": ids["type_id"],
             "window_from": "2030-01-07T00:00:00Z", "window_until": "2030-01-08T00:00:00Z"}),
         ),
+        "createReferral" => {
+            Some(json!({"client_id": ids["person_id"], "reason": "isolation sweep"}))
+        }
+        "assignReferral" => Some(json!({"provider_id": ids["provider_id"]})),
+        "declineReferral" | "withdrawReferral" => Some(json!({"reason": "isolation sweep"})),
         _ => None,
     }
 }
@@ -178,6 +183,23 @@ async fn every_operation_is_tenant_isolated() {
         for (k, v) in fx {
             entry.insert(k, v);
         }
+    }
+    // A referral in each tenant, assigned to its provider.
+    for t in [&a, &b] {
+        let slug = t.tenant.slug.as_str();
+        let entry = ids.get_mut(slug).expect("tenant");
+        let r = app
+            .post(
+                slug,
+                Some(&t.admin_token),
+                "/api/v1/referrals",
+                json!({"client_id": entry["person_id"], "reason": "isolation sweep",
+                       "assigned_provider_id": entry["provider_id"]}),
+            )
+            .await;
+        assert_eq!(r.0.status().as_u16(), 201, "referral");
+        let referral = body(r).await["id"].as_str().expect("id").to_owned();
+        entry.insert("referral_id", referral);
     }
     let a_login = app
         .post(
@@ -334,4 +356,16 @@ async fn every_operation_is_tenant_isolated() {
         )
         .await;
     assert_eq!(body(r).await["series"]["version"], 1);
+    // B's referral too.
+    let r = app
+        .get(
+            "b",
+            Some(&b.admin_token),
+            &format!("/api/v1/referrals/{}", b_ids["referral_id"]),
+        )
+        .await;
+    let referral = body(r).await;
+    assert_eq!(referral["version"], 1, "{referral}");
+    assert_eq!(referral["status"], "assigned");
+    assert_eq!(referral["history"].as_array().map(Vec::len), Some(1));
 }

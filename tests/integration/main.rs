@@ -8,6 +8,7 @@
 //! * `cli` — `tenant create/list`, `migrate` idempotency, `serve` logs without personal data.
 //! * `spec` — the committed OpenAPI file matches the code.
 //! * `caseload` — a provider's clients with their next and last appointment.
+//! * `referrals` — the referral triage flow, transitions, visibility and audit.
 //! * `slot_pages` — slot search in pages: cursors lose and repeat nothing, bad paging input.
 //! * `web` — the web app is served at `/` with its security headers, without shadowing the API.
 
@@ -29,6 +30,7 @@ mod mfa;
 mod migrations;
 mod offering;
 mod platform;
+mod referrals;
 mod roles;
 mod scheduling;
 mod scim;

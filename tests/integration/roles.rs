@@ -274,6 +274,20 @@ const MATRIX: &[(&str, Case, [Expect; 5])] = &[
     ("finishSamlSignIn",      Plain,                   [P, P, P, P, P]),
     ("getSamlMetadata",       Plain,                   [P, P, P, P, P]),
     ("exchangeSsoCode",       Plain,                   [P, P, P, P, P]),
+    // Referrals (domain::referrals::service): visibility follows the calendars; triage
+    // (assign, withdraw) is for admins, front desk and sub-admins in their subtree; accepting
+    // and declining for the assigned provider only (403 for others who see it); the referrer
+    // may withdraw. A client refers themselves; a provider a client on their care team.
+    ("listReferrals",         Plain,                   [A, A, A, A, A]),
+    ("createReferral",        ClientInSubtree,         [A, A, A, A, A]),
+    ("getReferral",           InSubtree,               [A, A, A, A, A]),
+    ("getReferral",           OutsideSubtree,          [A, H, H, A, H]),
+    ("assignReferral",        FreshLeafInSubtree,      [A, A, H, A, H]),
+    ("assignReferral",        FreshLeafOutside,        [A, H, H, A, H]),
+    ("acceptReferral",        FreshLeafInSubtree,      [F, F, A, F, H]),
+    ("declineReferral",       FreshLeafInSubtree,      [F, F, A, F, H]),
+    ("withdrawReferral",      FreshLeafInSubtree,      [A, A, H, A, H]),
+    ("withdrawReferral",      FreshLeafOutside,        [A, H, H, A, H]),
 ];
 
 /// One operation as the spec describes it.
@@ -1397,6 +1411,28 @@ impl World<'_> {
                 let id = id_of(&body(f).await);
                 Call::default().id("feed_id", &id)
             }
+            // Referrals: each fresh one is made by the institution admin.
+            ("listReferrals", Plain) => Call::default(),
+            ("createReferral", ClientInSubtree) => self.referral_create_call(r).await,
+            ("getReferral", InSubtree | OutsideSubtree) => {
+                let (id, _) = self.fresh_referral(case == InSubtree, true, false).await;
+                Call::default().id("referral_id", &id)
+            }
+            (
+                "assignReferral" | "acceptReferral" | "declineReferral" | "withdrawReferral",
+                FreshLeafInSubtree | FreshLeafOutside,
+            ) => {
+                let assigned = matches!(op_id, "acceptReferral" | "declineReferral");
+                let (id, tag) = self
+                    .fresh_referral(case == FreshLeafInSubtree, false, assigned)
+                    .await;
+                let call = Call::default().id("referral_id", &id).if_match(tag);
+                match op_id {
+                    "assignReferral" => call.body(json!({"provider_id": self.people[2]})),
+                    "acceptReferral" => call,
+                    _ => call.body(json!({"reason": "roles matrix"})),
+                }
+            }
             _ => panic!("{op_id}: the roles matrix has no request for {case:?}"),
         }
     }
@@ -1584,6 +1620,7 @@ impl World<'_> {
             .id("feed_id", &self.site2)
             .id("connection_id", &self.site2)
             .id("batch_id", &self.sched.batch_admin)
+            .id("referral_id", &self.site2)
             .if_match("\"1\"".to_owned());
         match op_id {
             "createDepartment" => call.body(json!({"name": "Anon", "kind": "unit", "parent_id": null})),
@@ -1749,4 +1786,62 @@ async fn every_role_gets_exactly_its_operations() {
         "{} of {checked} role × operation checks failed:\n{report}",
         mismatches.len()
     );
+}
+
+/// Referral targets for the matrix.
+impl World<'_> {
+    /// A referral made by the institution admin. In the subtree: about the signed-in client
+    /// (in `Dept 1a`) when `own_client`, else a fresh client there, with department `Dept 1a`;
+    /// outside: about the `Site 2` client, with department `Site 2`. Assigned to the in-subtree
+    /// provider (role 2) when `assigned`. Returns its id and ETag.
+    async fn fresh_referral(
+        &self,
+        inside: bool,
+        own_client: bool,
+        assigned: bool,
+    ) -> (String, String) {
+        let (client, dept) = match (inside, own_client) {
+            (true, true) => (self.people[4].clone(), &self.dept1a),
+            (true, false) => (
+                self.fresh_person("client", &self.dept1a).await.0,
+                &self.dept1a,
+            ),
+            (false, _) => (self.client_out.clone(), &self.site2),
+        };
+        let mut b = json!({"client_id": client, "reason": "roles matrix", "department_id": dept});
+        if assigned || (inside && own_client) {
+            b["assigned_provider_id"] = json!(self.people[2]);
+        }
+        let r = self
+            .app
+            .post(SLUG, Some(self.admin()), "/api/v1/referrals", b)
+            .await;
+        assert_eq!(r.0.status().as_u16(), 201, "fresh referral");
+        let tag = r.0.headers()["etag"].to_str().expect("etag").to_owned();
+        (id_of(&body(r).await), tag)
+    }
+
+    /// Creating as role `r`: staff for the in-subtree client; the provider for a client put on
+    /// their care team first; the client for themselves.
+    async fn referral_create_call(&self, r: usize) -> Call {
+        match r {
+            4 => Call::default().body(json!({"reason": "roles matrix: self-referral"})),
+            2 => {
+                let (client, _) = self.fresh_person("client", &self.dept1a).await;
+                let a = self
+                    .app
+                    .post(
+                        SLUG,
+                        Some(self.admin()),
+                        &format!("/api/v1/people/{client}/care-team"),
+                        json!({"provider_id": self.people[2]}),
+                    )
+                    .await;
+                assert_eq!(a.0.status().as_u16(), 204, "care team for the referral");
+                Call::default().body(json!({"client_id": client, "reason": "roles matrix: onward"}))
+            }
+            _ => Call::default()
+                .body(json!({"client_id": self.client_in, "reason": "roles matrix", "department_id": self.dept1a})),
+        }
+    }
 }

@@ -291,8 +291,8 @@ try {
 
   await step("each role sees its own navigation", async () => {
     const expected = {
-      client: ["Overview", "My appointments", "Book an appointment", "Sign-in & security"],
-      sub: ["Overview", "Book for a client", "Recurring series", "Calendars", "Intake queue", "Providers' hours", "Bulk scheduling", "Departments", "People & roles", "Emergency access", "Sign-in & security"],
+      client: ["Overview", "My appointments", "Book an appointment", "My referrals", "Sign-in & security"],
+      sub: ["Overview", "Book for a client", "Recurring series", "Calendars", "Intake queue", "Referrals", "Providers' hours", "Bulk scheduling", "Departments", "People & roles", "Emergency access", "Sign-in & security"],
     };
     for (const [who, c, viewport] of [
       ["client", creds.client, { width: 390, height: 844 }],
@@ -639,6 +639,50 @@ try {
     await sub.getByText("No requests are waiting for approval.").waitFor();
     const status = async (id) => (await (await fetch(`${base}/api/v1/appointments/${id}`, { headers: auth })).json()).status;
     assert.deepEqual([await status(env.requests[0]), await status(env.requests[1])], ["booked", "cancelled"]);
+  });
+
+  await step("the front desk makes a referral and assigns it; the provider accepts it from My referrals", async () => {
+    await sub.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Referrals", exact: true }).click();
+    await sub.getByRole("heading", { name: "Referrals", exact: true }).waitFor();
+    await sub.getByRole("button", { name: "New referral" }).click();
+    const form = sub.getByRole("form", { name: "New referral" });
+    await form.getByLabel("Client", { exact: true }).selectOption({ label: "Riley Brooks" });
+    await form.getByLabel("Reason for referral").fill("Low mood and poor sleep for six weeks; the GP asks for an assessment.");
+    await form.getByLabel("Urgency").selectOption("urgent");
+    await form.getByLabel("Referred by (outside referrer, optional)").fill("Dr Grey (GP)");
+    await check(sub, "49b-referral-new");
+    await form.getByRole("button", { name: "Make referral" }).click();
+    await sub.getByText("Referral made for Riley Brooks, in the triage queue.").waitFor();
+    const card = sub.getByRole("list", { name: "Triage queue" }).getByRole("article", { name: "Referral for Riley Brooks" });
+    await card.getByText("Urgent", { exact: true }).waitFor();
+    await check(sub, "49c-referral-triage-queue");
+    const assign = card.getByRole("form", { name: "Assign the referral for Riley Brooks" });
+    await assign.getByLabel("Provider").selectOption({ label: "Maya Chen" });
+    await assign.getByRole("button", { name: "Assign" }).click();
+    await sub.getByText("Assigned: the referral for Riley Brooks is with Maya Chen.").waitFor();
+    await card.waitFor({ state: "detached" });
+
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, timezoneId: zone });
+    const p = watch(await ctx.newPage(), "provider-referrals");
+    await p.goto(`${base}/sign-in/?tenant=demo`);
+    await p.getByLabel("Email").fill(creds.provider.email);
+    await p.getByLabel("Password").fill(creds.provider.password);
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.waitForURL("**/home/");
+    await p.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My referrals" }).click();
+    await p.getByRole("heading", { name: "My referrals" }).waitFor();
+    const mine = p.getByRole("list", { name: "Referrals waiting for your answer" }).getByRole("article", { name: "Referral for Riley Brooks" });
+    await mine.getByText(/GP asks for an assessment/).waitFor();
+    await mine.getByRole("button", { name: "Show history" }).click();
+    await mine.getByRole("list", { name: "History" }).getByText(/New → Assigned \(Maya Chen\)/).waitFor();
+    await check(p, "49d-provider-my-referrals");
+    await mine.getByRole("button", { name: "Accept the referral for Riley Brooks" }).click();
+    await p.getByText("Accepted: Riley Brooks is now on your care team.").waitFor();
+    await p.getByRole("list", { name: "Accepted referrals" }).getByRole("article", { name: "Referral for Riley Brooks" }).waitFor();
+    await check(p, "49e-provider-referral-accepted");
+    await p.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My clients" }).click();
+    await p.getByRole("article", { name: "Riley Brooks" }).waitFor();
+    await ctx.close();
   });
 
   await step("the sub-admin (front desk) gives another provider a day off", async () => {

@@ -13,6 +13,7 @@ mod departments;
 pub mod invitations;
 mod mfa;
 pub mod people;
+mod referrals;
 mod scheduling;
 mod security;
 pub mod sso;
@@ -39,6 +40,8 @@ pub enum Tag {
     Appointments,
     /// Enterprise single sign-on (OIDC, SAML 2.0) and home-realm discovery.
     Sso,
+    /// Referrals: the triage queue, assigning, accepting, declining, withdrawing, history.
+    Referrals,
 }
 
 pub type Api = (
@@ -57,7 +60,8 @@ pub type Api = (
     appointments::AppointmentsApi,
     bulk::BulkApi,
     caseload::CaseloadApi,
-    sso::SsoApi,
+    // poem-openapi implements `OpenApi` for tuples of up to 16: later APIs nest here.
+    (sso::SsoApi, referrals::ReferralsApi),
 );
 
 pub fn api() -> Api {
@@ -77,6 +81,6 @@ pub fn api() -> Api {
         appointments::AppointmentsApi,
         bulk::BulkApi,
         caseload::CaseloadApi,
-        sso::SsoApi,
+        (sso::SsoApi, referrals::ReferralsApi),
     )
 }

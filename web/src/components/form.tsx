@@ -1,5 +1,5 @@
 "use client";
-import { useId, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from "react";
+import { useId, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, type TextareaHTMLAttributes } from "react";
 import { ApiProblem, describe, unplacedErrors } from "@/lib/problem";
 
 const control =
@@ -46,6 +46,32 @@ export function TextField({
       </label>
       <input
         id={id}
+        {...rest}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={describedBy(id, hint, error)}
+        className={`mt-1 ${controlClass(error)} ${rest.className ?? ""}`}
+      />
+      <Described id={id} hint={hint} error={error} />
+    </div>
+  );
+}
+
+export function TextAreaField({
+  label,
+  hint,
+  error,
+  ...rest
+}: TextareaHTMLAttributes<HTMLTextAreaElement> & { label: string; hint?: ReactNode; error?: string; name: string }) {
+  const id = `${useId()}-${rest.name}`;
+  return (
+    <div>
+      <label htmlFor={id} className="block text-sm font-medium text-slate-800">
+        {label}
+        {rest.required && <span className="sr-only"> (required)</span>}
+      </label>
+      <textarea
+        id={id}
+        rows={4}
         {...rest}
         aria-invalid={error ? true : undefined}
         aria-describedby={describedBy(id, hint, error)}

@@ -30,6 +30,8 @@ export const NAV: NavSection[] = [
       { href: "/series/", label: "Recurring series", roles: ["institution_admin", "sub_admin", "staff", "provider"] },
       { href: "/calendar/", label: "Calendars", roles: ["institution_admin", "sub_admin", "staff"] },
       { href: "/intake/", label: "Intake queue", roles: ["institution_admin", "sub_admin", "staff"] },
+      { href: "/referrals/", label: "Referrals", roles: ["institution_admin", "sub_admin", "staff"] },
+      { href: "/referrals/", label: "My referrals", roles: ["provider", "client"] },
       { href: "/availability/", label: "Providers' hours", roles: ["institution_admin", "sub_admin", "staff"] },
       { href: "/admin/bulk/", label: "Bulk scheduling", roles: ADMINS },
       { href: "/admin/scheduling/", label: "Scheduling set-up", roles: ["institution_admin"] },
