@@ -68,6 +68,7 @@ fn body_for(operation_id: &str, ids: &HashMap<&str, String>, b_refresh: &str) ->
             json!({"client_id": ids["person_id"], "type_id": ids["type_id"],
             "window_from": "2030-01-07T00:00:00Z", "window_until": "2030-01-08T00:00:00Z"}),
         ),
+        "updateMyContact" => Some(json!({"phone": "+1 416 555 0123"})),
         _ => None,
     }
 }
@@ -334,4 +335,63 @@ async fn every_operation_is_tenant_isolated() {
         )
         .await;
     assert_eq!(body(r).await["series"]["version"], 1);
+}
+
+/// `/me/contact` names no id: a client reaches only their own entry, in their own tenant.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clients_own_contact_stays_in_their_tenant() {
+    use domain::identity::{Role, RoleGrant};
+    let app = TestApp::new().await;
+    let mut tokens = Vec::new();
+    for (slug, phone) in [("ca", "+1 416 555 0101"), ("cb", "+44 7911 123456")] {
+        let t = app.tenant(slug).await;
+        // The same address in both tenants.
+        let p = app
+            .person(&t, "client", "Samename", "same@client.test", None)
+            .await;
+        let token = app
+            .account(
+                &t,
+                &p,
+                &[RoleGrant {
+                    role: Role::Client,
+                    department_id: None,
+                }],
+            )
+            .await;
+        let r = app
+            .patch(
+                slug,
+                &token,
+                "/api/v1/me/contact",
+                Some("\"1\""),
+                json!({"phone": phone, "sms_reminders": true}),
+            )
+            .await;
+        assert_eq!(r.0.status().as_u16(), 200);
+        tokens.push(token);
+    }
+    let (a, b) = (&tokens[0], &tokens[1]);
+    let mine = body(app.get("ca", Some(a), "/api/v1/me/contact").await).await;
+    assert_eq!(mine["phone"], "+14165550101", "{mine}");
+    // B's client in A: not a session there, for reading and for writing.
+    let r = app.get("ca", Some(b), "/api/v1/me/contact").await;
+    assert_eq!(r.0.status().as_u16(), 401);
+    let r = app
+        .patch(
+            "ca",
+            b,
+            "/api/v1/me/contact",
+            Some("\"2\""),
+            json!({"phone": null, "sms_reminders": false}),
+        )
+        .await;
+    assert_eq!(r.0.status().as_u16(), 401);
+    let theirs = body(app.get("cb", Some(b), "/api/v1/me/contact").await).await;
+    assert_eq!(theirs["phone"], "+447911123456", "{theirs}");
+    let mine = body(app.get("ca", Some(a), "/api/v1/me/contact").await).await;
+    assert_eq!(
+        (mine["phone"].as_str(), mine["version"].as_i64()),
+        (Some("+14165550101"), Some(2))
+    );
 }

@@ -20,6 +20,7 @@ mod bulk;
 mod caseload;
 mod cli;
 mod clients;
+mod contact;
 mod http;
 mod idp;
 mod invitations;

@@ -274,6 +274,10 @@ const MATRIX: &[(&str, Case, [Expect; 5])] = &[
     ("finishSamlSignIn",      Plain,                   [P, P, P, P, P]),
     ("getSamlMetadata",       Plain,                   [P, P, P, P, P]),
     ("exchangeSsoCode",       Plain,                   [P, P, P, P, P]),
+    // A client's own contact preferences (org::contact): clients only; everyone else is refused
+    // before any lookup (staff change a client's number on the directory entry).
+    ("getMyContact",          Plain,                   [F, F, F, F, A]),
+    ("updateMyContact",       Plain,                   [F, F, F, F, A]),
 ];
 
 /// One operation as the spec describes it.
@@ -1396,6 +1400,26 @@ impl World<'_> {
                     .await;
                 let id = id_of(&body(f).await);
                 Call::default().id("feed_id", &id)
+            }
+            ("getMyContact", Plain) => Call::default(),
+            ("updateMyContact", Plain) => {
+                // The client's current version; others send a well-formed one (refused anyway).
+                let tag = if r == 4 {
+                    let g = self
+                        .app
+                        .get(SLUG, Some(&self.tokens[4]), "/api/v1/me/contact")
+                        .await;
+                    g.0.headers()
+                        .get("etag")
+                        .and_then(|v| v.to_str().ok())
+                        .expect("etag")
+                        .to_owned()
+                } else {
+                    "\"1\"".to_owned()
+                };
+                Call::default()
+                    .if_match(tag)
+                    .body(json!({"phone": "+1 416 555 0123", "sms_reminders": true}))
             }
             _ => panic!("{op_id}: the roles matrix has no request for {case:?}"),
         }

@@ -9,6 +9,7 @@ pub mod auth;
 mod bulk;
 mod caseload;
 mod clients;
+mod contact;
 mod departments;
 pub mod invitations;
 mod mfa;
@@ -57,7 +58,8 @@ pub type Api = (
     appointments::AppointmentsApi,
     bulk::BulkApi,
     caseload::CaseloadApi,
-    sso::SsoApi,
+    // poem-openapi implements `OpenApi` for tuples of up to 16 members: later APIs nest here.
+    (sso::SsoApi, contact::ContactApi),
 );
 
 pub fn api() -> Api {
@@ -77,6 +79,6 @@ pub fn api() -> Api {
         appointments::AppointmentsApi,
         bulk::BulkApi,
         caseload::CaseloadApi,
-        sso::SsoApi,
+        (sso::SsoApi, contact::ContactApi),
     )
 }
