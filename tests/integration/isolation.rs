@@ -395,3 +395,44 @@ async fn a_clients_own_contact_stays_in_their_tenant() {
         (Some("+14165550101"), Some(2))
     );
 }
+
+/// `GET /break-glass?all=true` names no id: an admin lists their own tenant's grants only.
+#[tokio::test(flavor = "multi_thread")]
+async fn break_glass_lists_stay_in_their_tenant() {
+    let app = TestApp::new().await;
+    let mut grants = Vec::new();
+    let mut admins = Vec::new();
+    for slug in ["ga", "gb"] {
+        let t = app.tenant(slug).await;
+        let c = app
+            .person(&t, "client", "Samename", "same@grant.test", None)
+            .await;
+        let r = app
+            .post(
+                slug,
+                Some(&t.admin_token),
+                "/api/v1/break-glass",
+                json!({"client_id": c["id"], "reason_code": "emergency", "reason": "isolation: a stated reason"}),
+            )
+            .await;
+        assert_eq!(r.0.status().as_u16(), 201);
+        grants.push(body(r).await["id"].as_str().expect("id").to_owned());
+        admins.push(t.admin_token.clone());
+    }
+    for (i, slug) in ["ga", "gb"].into_iter().enumerate() {
+        let r = app
+            .get(slug, Some(&admins[i]), "/api/v1/break-glass?all=true")
+            .await;
+        let text = body(r).await.to_string();
+        assert!(text.contains(&grants[i]), "{text}");
+        assert!(
+            !text.contains(&grants[1 - i]),
+            "{slug} listed the other tenant's grant"
+        );
+        // The other tenant's admin here: not a session.
+        let r = app
+            .get(slug, Some(&admins[1 - i]), "/api/v1/break-glass?all=true")
+            .await;
+        assert_eq!(r.0.status().as_u16(), 401);
+    }
+}

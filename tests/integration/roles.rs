@@ -109,6 +109,8 @@ enum Case {
     InviteSubAdminInSubtree,
     /// A new account with the role's grant (for operations that end every session).
     FreshAccount,
+    /// Every holder's records of a kind (`listBreakGlass?all=true`).
+    EveryHolder,
 }
 
 use Case::*;
@@ -278,6 +280,10 @@ const MATRIX: &[(&str, Case, [Expect; 5])] = &[
     // before any lookup (staff change a client's number on the directory entry).
     ("getMyContact",          Plain,                   [F, F, F, F, A]),
     ("updateMyContact",       Plain,                   [F, F, F, F, A]),
+    // Break-glass grants (access::list_break_glass): one's own for the staff side, as opening;
+    // every holder's for institution admins only; clients are refused before any lookup.
+    ("listBreakGlass",        Plain,                   [A, A, A, A, F]),
+    ("listBreakGlass",        EveryHolder,             [A, F, F, F, F]),
 ];
 
 /// One operation as the spec describes it.
@@ -1421,6 +1427,8 @@ impl World<'_> {
                     .if_match(tag)
                     .body(json!({"phone": "+1 416 555 0123", "sms_reminders": true}))
             }
+            ("listBreakGlass", Plain) => Call::default(),
+            ("listBreakGlass", EveryHolder) => Call::default().query("all=true".to_owned()),
             _ => panic!("{op_id}: the roles matrix has no request for {case:?}"),
         }
     }

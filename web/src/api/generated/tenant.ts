@@ -719,7 +719,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Break-glass grants: your own, or every grant in the organisation (`all=true`, institution admins)
+         * @description Open grants first, soonest expiry first, then the ones that ended (closed early or
+         *     expired), latest opened first; at most `limit` (1–200, default 50) in all: older ones are
+         *     in the audit log. For the organisation's staff, as opening is; clients are refused (403),
+         *     and so is `all=true` from anyone but an institution admin.
+         */
+        get: operations["listBreakGlass"];
         put?: never;
         /**
          * Break the glass: time-boxed access to one client's records, with a stated reason
@@ -1691,6 +1698,11 @@ export interface components {
             id: string;
             reason_code: string;
         };
+        /** BreakGlassGrantList */
+        BreakGlassGrantList: {
+            /** @description Open grants first (soonest expiry first), then ended ones (latest opened first). */
+            items: components["schemas"]["ListedBreakGlassGrant"][];
+        };
         /** BulkBatchAccepted */
         BulkBatchAccepted: {
             /** Format: uuid */
@@ -2030,6 +2042,8 @@ export interface components {
             code?: string;
             recovery_code?: string;
         };
+        /** @enum {string} */
+        GrantState: "open" | "closed" | "expired";
         /** InvitationCreated */
         InvitationCreated: {
             /** Format: uuid */
@@ -2057,6 +2071,32 @@ export interface components {
             window_from: string;
             /** Format: date-time */
             window_until: string;
+        };
+        /**
+         * ListedBreakGlassGrant
+         * @description A break-glass grant as listed.
+         */
+        ListedBreakGlassGrant: {
+            client_family_name?: string;
+            /** @description The client's name, only while the grant is open. */
+            client_given_name?: string;
+            /** Format: uuid */
+            client_id: string;
+            /** Format: date-time */
+            closed_at?: string;
+            /** Format: date-time */
+            expires_at: string;
+            /**
+             * Format: uuid
+             * @description The account that opened it.
+             */
+            holder_account_id: string;
+            /** Format: uuid */
+            id: string;
+            reason_code: string;
+            /** Format: date-time */
+            starts_at: string;
+            state: components["schemas"]["GrantState"];
         };
         /**
          * Location
@@ -8855,6 +8895,144 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The request is malformed (bad JSON, wrong types, missing or malformed tenant header). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but not allowed to do this (or the tenant is suspended). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or one the caller may not know exists. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` names a version that is no longer current. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than allowed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed, but a field's value is not acceptable; `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The update needs `If-Match`. */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed attempts; retry after the indicated seconds. */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the database) is unavailable; retry after the indicated seconds. */
+            503: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listBreakGlass: {
+        parameters: {
+            query?: {
+                /** @description Every holder's grants (institution admins only). */
+                all?: boolean;
+                /** @description 1–200, default 50. */
+                limit?: number;
+            };
+            header?: {
+                /** @description The tenant (organisation) slug. Required unless the host is <slug>.<base domain>. */
+                "X-Tenant"?: components["parameters"]["XTenant"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["BreakGlassGrantList"];
+                };
             };
             /** @description The request is malformed (bad JSON, wrong types, missing or malformed tenant header). */
             400: {
