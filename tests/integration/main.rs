@@ -35,6 +35,7 @@ mod scheduling;
 mod scim;
 mod search_path;
 mod security;
+mod series_rules;
 mod slot_pages;
 mod spec;
 mod sso;
