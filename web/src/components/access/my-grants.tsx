@@ -47,7 +47,7 @@ export function MyGrants({ zone, refresh, onEnded }: { zone: string; refresh: nu
   const ended = items.filter((g) => !isOpen(g));
   const who = (g: Listed) => (g.client_given_name ? `${g.client_given_name} ${g.client_family_name ?? ""}`.trim() : `Client ${g.client_id.slice(0, 8)}…`);
   return (
-    <Card title="My emergency access">
+    <Card title="Access you opened">
       {endedMessage && (
         <div className="mb-4">
           <Alert tone="success">{endedMessage}</Alert>

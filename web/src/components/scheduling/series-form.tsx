@@ -187,7 +187,7 @@ export function SeriesForm({
             <div className="mt-2 flex flex-wrap gap-4 text-sm">
               <label className="flex items-center gap-2">
                 <input type="radio" name="ends" value="count" checked={ends === "count"} onChange={() => setEnds("count")} className="h-4 w-4 accent-teal-700" />
-                After a number of appointments
+                After a count of appointments
               </label>
               <label className="flex items-center gap-2">
                 <input type="radio" name="ends" value="until" checked={ends === "until"} onChange={() => setEnds("until")} className="h-4 w-4 accent-teal-700" />
