@@ -316,6 +316,150 @@ pub async fn close_break_glass(
         .await
 }
 
+/// Where a listed grant stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrantState {
+    Open,
+    /// Ended early (`DELETE /break-glass/{id}`).
+    Closed,
+    Expired,
+}
+
+/// One break-glass grant, as its holder (or an institution admin) lists it.
+#[derive(Clone, Debug)]
+pub struct ListedGrant {
+    pub id: Uuid,
+    pub holder_account_id: Uuid,
+    pub client_id: Uuid,
+    /// Only while the grant is open: the holder may read the record then anyway.
+    pub client_name: Option<(String, String)>,
+    pub reason_code: String,
+    pub starts_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub state: GrantState,
+}
+
+type GrantRow = (
+    Uuid,
+    Uuid,
+    Uuid,
+    String,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+);
+
+/// Break-glass grants: the caller's own, or with `all` every grant in the tenant (institution
+/// admins only: they review break-glass; anyone else asking for all is refused). Open grants
+/// come first, soonest expiry first, then ended ones, latest opened first; at most `limit`
+/// in all (older ended grants are in the audit log). Clients are refused, as for opening.
+/// Audited as `break_glass.list`, naming the clients listed.
+pub async fn list_break_glass(
+    tenancy: &Tenancy,
+    tenant: &TenantRef,
+    p: &Principal,
+    all: bool,
+    limit: i64,
+) -> DomainResult<Vec<ListedGrant>> {
+    if !policy::can_read_departments(p) {
+        return Err(DomainError::Forbidden(
+            "break-glass is for the organisation's staff",
+        ));
+    }
+    if all && !p.has(Role::InstitutionAdmin) {
+        return Err(DomainError::Forbidden(
+            "only institution admins list every break-glass grant",
+        ));
+    }
+    tenancy
+        .tx(tenant, async |c| {
+            let now = Utc::now();
+            let columns = (
+                break_glass_grants::id,
+                break_glass_grants::account_id,
+                break_glass_grants::client_person_id,
+                break_glass_grants::reason_code,
+                break_glass_grants::starts_at,
+                break_glass_grants::expires_at,
+                break_glass_grants::revoked_at,
+            );
+            let mut open = break_glass_grants::table
+                .filter(break_glass_grants::revoked_at.is_null())
+                .filter(break_glass_grants::expires_at.gt(now))
+                .order((break_glass_grants::expires_at, break_glass_grants::id))
+                .limit(limit)
+                .select(columns)
+                .into_boxed();
+            if !all {
+                open = open.filter(break_glass_grants::account_id.eq(p.account_id));
+            }
+            let mut rows: Vec<GrantRow> = open.load(c).await?;
+            let room = limit - rows.len() as i64;
+            if room > 0 {
+                let mut ended = break_glass_grants::table
+                    .filter(
+                        break_glass_grants::revoked_at
+                            .is_not_null()
+                            .or(break_glass_grants::expires_at.le(now)),
+                    )
+                    .order((
+                        break_glass_grants::starts_at.desc(),
+                        break_glass_grants::id.desc(),
+                    ))
+                    .limit(room)
+                    .select(columns)
+                    .into_boxed();
+                if !all {
+                    ended = ended.filter(break_glass_grants::account_id.eq(p.account_id));
+                }
+                rows.extend(ended.load::<GrantRow>(c).await?);
+            }
+            let open_clients: Vec<Uuid> = rows
+                .iter()
+                .filter(|r| r.6.is_none() && r.5 > now)
+                .map(|r| r.2)
+                .collect();
+            let names = org_repo::get_people(c, &open_clients).await?;
+            let out: Vec<ListedGrant> = rows
+                .into_iter()
+                .map(|(id, holder, client, code, starts, expires, closed)| {
+                    let state = match closed {
+                        Some(_) => GrantState::Closed,
+                        None if expires <= now => GrantState::Expired,
+                        None => GrantState::Open,
+                    };
+                    ListedGrant {
+                        id,
+                        holder_account_id: holder,
+                        client_id: client,
+                        client_name: names
+                            .iter()
+                            .find(|x| x.id == client && state == GrantState::Open)
+                            .map(|x| (x.given_name.clone(), x.family_name.clone())),
+                        reason_code: code,
+                        starts_at: starts,
+                        expires_at: expires,
+                        closed_at: closed,
+                        state,
+                    }
+                })
+                .collect();
+            if !out.is_empty() {
+                let mut subjects: Vec<Uuid> = out.iter().map(|g| g.client_id).collect();
+                subjects.sort();
+                subjects.dedup();
+                let event = Event::new("break_glass.list")
+                    .subjects(subjects)
+                    .detail("rows", out.len())
+                    .detail("all", all);
+                audit::record(c, &Actor::from(p), event).await?;
+            }
+            Ok(out)
+        })
+        .await
+}
+
 /// Seeds a care-team membership (demo data; no principal exists yet).
 pub async fn seed_care_team(
     tenancy: &Tenancy,

@@ -376,3 +376,169 @@ async fn a_client_reads_their_own_care_team_only() {
     )
     .await;
 }
+
+/// `GET /break-glass`: the caller's own grants, open first with their expiry, then ended ones;
+/// every grant only for institution admins (`all=true`); names only while a grant is open.
+#[tokio::test(flavor = "multi_thread")]
+async fn holders_list_their_own_break_glass_grants_open_first() {
+    let app = TestApp::new().await;
+    let a = app.tenant("bgl").await;
+    let signed_in = async |kind: &str, name: &str, role: Role| {
+        let person = app
+            .person(
+                &a,
+                kind,
+                name,
+                &format!("{}@bgl.test", name.to_lowercase()),
+                None,
+            )
+            .await;
+        let token = app
+            .account(
+                &a,
+                &person,
+                &[RoleGrant {
+                    role,
+                    department_id: None,
+                }],
+            )
+            .await;
+        (person["id"].as_str().expect("id").to_owned(), token)
+    };
+    let (_, st) = signed_in("staff", "Sky", Role::Staff).await;
+    let (_, pv) = signed_in("provider", "Pat", Role::Provider).await;
+    let (me_client, cl) = signed_in("client", "Cleo", Role::Client).await;
+    let mut clients = Vec::new();
+    for name in ["Ana", "Ben", "Cal", "Dee"] {
+        let c = app
+            .person(&a, "client", name, &format!("{name}@bgl.test"), None)
+            .await;
+        clients.push(c["id"].as_str().expect("id").to_owned());
+    }
+    let reason = "Client called in crisis; need contact details to dispatch help";
+    let open = async |token: &str, client: &str, minutes: i64| {
+        let r = app
+            .post(
+                "bgl",
+                Some(token),
+                "/api/v1/break-glass",
+                json!({"client_id": client, "reason_code": "emergency", "reason": reason, "minutes": minutes}),
+            )
+            .await;
+        assert_eq!(r.0.status().as_u16(), 201);
+        body(r).await["id"].as_str().expect("id").to_owned()
+    };
+    let g_long = open(&st, &clients[0], 60).await;
+    let g_short = open(&st, &clients[1], 30).await;
+    let g_closed = open(&st, &clients[2], 90).await;
+    let g_expired = open(&st, &clients[3], 120).await;
+    let g_other = open(&pv, &clients[0], 45).await;
+    let r = app
+        .client
+        .delete(format!("/api/v1/break-glass/{g_closed}"))
+        .header("X-Tenant", "bgl")
+        .header("Authorization", format!("Bearer {st}"))
+        .send()
+        .await;
+    r.assert_status(poem::http::StatusCode::NO_CONTENT);
+    let expired = g_expired.clone();
+    app.tenancy
+        .tx(&a.tenant, async |c| {
+            use diesel_async::RunQueryDsl;
+            diesel::sql_query(format!(
+                "UPDATE break_glass_grants SET expires_at = now() - interval '1 second', starts_at = now() - interval '1 minute' WHERE id = '{expired}'"
+            ))
+            .execute(c)
+            .await?;
+            Ok::<_, domain::DomainError>(())
+        })
+        .await
+        .expect("expire");
+
+    let list = |token: String, query: &'static str| {
+        let app = &app;
+        async move {
+            app.get("bgl", Some(&token), &format!("/api/v1/break-glass{query}"))
+                .await
+        }
+    };
+    let r = list(st.clone(), "").await;
+    assert_eq!(r.0.status().as_u16(), 200);
+    let mine = body(r).await;
+    let items = mine["items"].as_array().expect("items");
+    let ids: Vec<&str> = items
+        .iter()
+        .map(|g| g["id"].as_str().expect("id"))
+        .collect();
+    // Open first, soonest expiry first; then ended, latest opened first. Not the provider's.
+    assert_eq!(ids, [&g_short, &g_long, &g_closed, &g_expired], "{mine}");
+    let states: Vec<&str> = items
+        .iter()
+        .map(|g| g["state"].as_str().expect("state"))
+        .collect();
+    assert_eq!(states, ["open", "open", "closed", "expired"]);
+    assert_eq!(items[0]["client_given_name"], "Ben");
+    assert_eq!(items[0]["client_id"], json!(clients[1]));
+    assert!(items[0]["expires_at"].as_str().is_some() && items[0].get("closed_at").is_none());
+    assert!(items[2]["closed_at"].as_str().is_some() && items[3].get("closed_at").is_none());
+    for ended in &items[2..] {
+        assert!(
+            ended.get("client_given_name").is_none(),
+            "no name once ended: {ended}"
+        );
+    }
+    assert!(
+        !mine.to_string().contains("crisis"),
+        "never the written reason"
+    );
+
+    // The limit cuts the list after the open ones first.
+    let r = list(st.clone(), "?limit=1").await;
+    let one = body(r).await;
+    assert_eq!(one["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(one["items"][0]["id"], json!(g_short));
+    let p = problem(list(st.clone(), "?limit=0").await, 422).await;
+    assert_eq!(p["errors"][0]["field"], "limit");
+
+    // Every grant: institution admins only. Clients list nothing.
+    problem(list(st.clone(), "?all=true").await, 403).await;
+    problem(list(cl.clone(), "").await, 403).await;
+    let r = list(pv.clone(), "").await;
+    let theirs = body(r).await;
+    assert_eq!(theirs["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(theirs["items"][0]["id"], json!(g_other));
+    let r = list(a.admin_token.clone(), "").await;
+    assert_eq!(body(r).await["items"], json!([]), "the admin opened none");
+    let r = list(a.admin_token.clone(), "?all=true").await;
+    let every = body(r).await;
+    let ids: Vec<&str> = every["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|g| g["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(
+        ids,
+        [&g_short, &g_other, &g_long, &g_closed, &g_expired],
+        "{every}"
+    );
+    assert!(!every.to_string().contains(&me_client));
+
+    // Audited: the clients listed, the count, whether it was every grant.
+    let audit = body(
+        app.get(
+            "bgl",
+            Some(&a.admin_token),
+            "/api/v1/audit-events?action=break_glass.list",
+        )
+        .await,
+    )
+    .await;
+    let events = audit["items"].as_array().expect("items");
+    let all_read = events
+        .iter()
+        .find(|e| e["details"]["all"] == true)
+        .expect("the admin's list");
+    assert_eq!(all_read["details"]["rows"], 5);
+    assert_eq!(all_read["subjects"].as_array().map(Vec::len), Some(4));
+}

@@ -73,6 +73,7 @@ fn body_for(operation_id: &str, ids: &HashMap<&str, String>, b_refresh: &str) ->
         }
         "assignReferral" => Some(json!({"provider_id": ids["provider_id"]})),
         "declineReferral" | "withdrawReferral" => Some(json!({"reason": "isolation sweep"})),
+        "updateMyContact" => Some(json!({"phone": "+1 416 555 0123"})),
         _ => None,
     }
 }
@@ -368,4 +369,104 @@ async fn every_operation_is_tenant_isolated() {
     assert_eq!(referral["version"], 1, "{referral}");
     assert_eq!(referral["status"], "assigned");
     assert_eq!(referral["history"].as_array().map(Vec::len), Some(1));
+}
+
+/// `/me/contact` names no id: a client reaches only their own entry, in their own tenant.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clients_own_contact_stays_in_their_tenant() {
+    use domain::identity::{Role, RoleGrant};
+    let app = TestApp::new().await;
+    let mut tokens = Vec::new();
+    for (slug, phone) in [("ca", "+1 416 555 0101"), ("cb", "+44 7911 123456")] {
+        let t = app.tenant(slug).await;
+        // The same address in both tenants.
+        let p = app
+            .person(&t, "client", "Samename", "same@client.test", None)
+            .await;
+        let token = app
+            .account(
+                &t,
+                &p,
+                &[RoleGrant {
+                    role: Role::Client,
+                    department_id: None,
+                }],
+            )
+            .await;
+        let r = app
+            .patch(
+                slug,
+                &token,
+                "/api/v1/me/contact",
+                Some("\"1\""),
+                json!({"phone": phone, "sms_reminders": true}),
+            )
+            .await;
+        assert_eq!(r.0.status().as_u16(), 200);
+        tokens.push(token);
+    }
+    let (a, b) = (&tokens[0], &tokens[1]);
+    let mine = body(app.get("ca", Some(a), "/api/v1/me/contact").await).await;
+    assert_eq!(mine["phone"], "+14165550101", "{mine}");
+    // B's client in A: not a session there, for reading and for writing.
+    let r = app.get("ca", Some(b), "/api/v1/me/contact").await;
+    assert_eq!(r.0.status().as_u16(), 401);
+    let r = app
+        .patch(
+            "ca",
+            b,
+            "/api/v1/me/contact",
+            Some("\"2\""),
+            json!({"phone": null, "sms_reminders": false}),
+        )
+        .await;
+    assert_eq!(r.0.status().as_u16(), 401);
+    let theirs = body(app.get("cb", Some(b), "/api/v1/me/contact").await).await;
+    assert_eq!(theirs["phone"], "+447911123456", "{theirs}");
+    let mine = body(app.get("ca", Some(a), "/api/v1/me/contact").await).await;
+    assert_eq!(
+        (mine["phone"].as_str(), mine["version"].as_i64()),
+        (Some("+14165550101"), Some(2))
+    );
+}
+
+/// `GET /break-glass?all=true` names no id: an admin lists their own tenant's grants only.
+#[tokio::test(flavor = "multi_thread")]
+async fn break_glass_lists_stay_in_their_tenant() {
+    let app = TestApp::new().await;
+    let mut grants = Vec::new();
+    let mut admins = Vec::new();
+    for slug in ["ga", "gb"] {
+        let t = app.tenant(slug).await;
+        let c = app
+            .person(&t, "client", "Samename", "same@grant.test", None)
+            .await;
+        let r = app
+            .post(
+                slug,
+                Some(&t.admin_token),
+                "/api/v1/break-glass",
+                json!({"client_id": c["id"], "reason_code": "emergency", "reason": "isolation: a stated reason"}),
+            )
+            .await;
+        assert_eq!(r.0.status().as_u16(), 201);
+        grants.push(body(r).await["id"].as_str().expect("id").to_owned());
+        admins.push(t.admin_token.clone());
+    }
+    for (i, slug) in ["ga", "gb"].into_iter().enumerate() {
+        let r = app
+            .get(slug, Some(&admins[i]), "/api/v1/break-glass?all=true")
+            .await;
+        let text = body(r).await.to_string();
+        assert!(text.contains(&grants[i]), "{text}");
+        assert!(
+            !text.contains(&grants[1 - i]),
+            "{slug} listed the other tenant's grant"
+        );
+        // The other tenant's admin here: not a session.
+        let r = app
+            .get(slug, Some(&admins[1 - i]), "/api/v1/break-glass?all=true")
+            .await;
+        assert_eq!(r.0.status().as_u16(), 401);
+    }
 }

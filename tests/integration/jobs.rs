@@ -41,7 +41,11 @@ fn mails_to(app: &TestApp, email: &str) -> Vec<String> {
         .collect()
 }
 
-async fn reminder_log(app: &TestApp, t: &TenantCtx, id: &str) -> Vec<(String, Option<String>)> {
+pub(crate) async fn reminder_log(
+    app: &TestApp,
+    t: &TenantCtx,
+    id: &str,
+) -> Vec<(String, Option<String>)> {
     let r = app
         .get(
             t.tenant.slug.as_str(),
@@ -593,10 +597,10 @@ async fn broker_restart_and_killed_worker_lose_or_repeat_no_reminder() {
 }
 
 /// What the test SMS gateway received: the signature header, the idempotency key, the body.
-type Received = Arc<std::sync::Mutex<Vec<(String, String, serde_json::Value, Vec<u8>)>>>;
+pub(crate) type Received = Arc<std::sync::Mutex<Vec<(String, String, serde_json::Value, Vec<u8>)>>>;
 
 /// A tenant's SMS gateway on loopback: records each POST to `/sms` and answers 202.
-async fn sms_gateway() -> (String, Received) {
+pub(crate) async fn sms_gateway() -> (String, Received) {
     use poem::{EndpointExt, Route, Server, handler, listener::TcpListener, post, web::Data};
     #[handler]
     async fn take(req: &poem::Request, body: poem::Body, seen: Data<&Received>) -> poem::Response {
@@ -635,7 +639,7 @@ async fn sms_gateway() -> (String, Received) {
     (format!("http://127.0.0.1:{port}/sms"), seen)
 }
 
-async fn field_errors(r: poem::test::TestResponse) -> Vec<String> {
+pub(crate) async fn field_errors(r: poem::test::TestResponse) -> Vec<String> {
     let p = crate::support::problem(r, 422).await;
     p["errors"]
         .as_array()

@@ -109,6 +109,8 @@ enum Case {
     InviteSubAdminInSubtree,
     /// A new account with the role's grant (for operations that end every session).
     FreshAccount,
+    /// Every holder's records of a kind (`listBreakGlass?all=true`).
+    EveryHolder,
 }
 
 use Case::*;
@@ -288,6 +290,14 @@ const MATRIX: &[(&str, Case, [Expect; 5])] = &[
     ("declineReferral",       FreshLeafInSubtree,      [F, F, A, F, H]),
     ("withdrawReferral",      FreshLeafInSubtree,      [A, A, H, A, H]),
     ("withdrawReferral",      FreshLeafOutside,        [A, H, H, A, H]),
+    // A client's own contact preferences (org::contact): clients only; everyone else is refused
+    // before any lookup (staff change a client's number on the directory entry).
+    ("getMyContact",          Plain,                   [F, F, F, F, A]),
+    ("updateMyContact",       Plain,                   [F, F, F, F, A]),
+    // Break-glass grants (access::list_break_glass): one's own for the staff side, as opening;
+    // every holder's for institution admins only; clients are refused before any lookup.
+    ("listBreakGlass",        Plain,                   [A, A, A, A, F]),
+    ("listBreakGlass",        EveryHolder,             [A, F, F, F, F]),
 ];
 
 /// One operation as the spec describes it.
@@ -1433,6 +1443,28 @@ impl World<'_> {
                     _ => call.body(json!({"reason": "roles matrix"})),
                 }
             }
+            ("getMyContact", Plain) => Call::default(),
+            ("updateMyContact", Plain) => {
+                // The client's current version; others send a well-formed one (refused anyway).
+                let tag = if r == 4 {
+                    let g = self
+                        .app
+                        .get(SLUG, Some(&self.tokens[4]), "/api/v1/me/contact")
+                        .await;
+                    g.0.headers()
+                        .get("etag")
+                        .and_then(|v| v.to_str().ok())
+                        .expect("etag")
+                        .to_owned()
+                } else {
+                    "\"1\"".to_owned()
+                };
+                Call::default()
+                    .if_match(tag)
+                    .body(json!({"phone": "+1 416 555 0123", "sms_reminders": true}))
+            }
+            ("listBreakGlass", Plain) => Call::default(),
+            ("listBreakGlass", EveryHolder) => Call::default().query("all=true".to_owned()),
             _ => panic!("{op_id}: the roles matrix has no request for {case:?}"),
         }
     }

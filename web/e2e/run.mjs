@@ -373,6 +373,18 @@ try {
     await upcoming.nth(1).waitFor();
     assert.equal(await upcoming.count(), 2, "two upcoming appointments");
     await check(c, "32-client-my-appointments-phone");
+    // Contact & reminders: a number without its country code is refused on the field; with it,
+    // the number is kept in E.164 and the consent recorded (GET/PATCH /me/contact).
+    const contact = c.getByRole("region", { name: "Contact & reminders" });
+    await contact.getByLabel("Mobile number").fill("416 555 0123");
+    await contact.getByLabel("Send me appointment reminders by text message").check();
+    await contact.getByRole("button", { name: "Save contact preferences" }).click();
+    await contact.locator('input[name="phone"][aria-invalid="true"]').waitFor();
+    await contact.getByLabel("Mobile number").fill("+1 416 555 0123");
+    await contact.getByRole("button", { name: "Save contact preferences" }).click();
+    await contact.getByText("Saved. Reminders will also be sent by text message to +14165550123.").waitFor();
+    assert.equal(await contact.getByLabel("Mobile number").inputValue(), "+14165550123");
+    await check(c, "32a-client-contact-reminders-phone");
     await upcoming.nth(1).getByRole("button", { name: /^Cancel / }).click();
     // Within the demo types' 24-hour window: the client is told before confirming.
     await c.getByText("This is a late cancellation").waitFor();
@@ -581,9 +593,16 @@ try {
     await check(p, "53-break-glass-request");
     await p.getByRole("button", { name: "Open access" }).click();
     await p.getByText("Access open to Casey Nguyen's records").waitFor();
+    // My emergency access lists it, with its expiry in the reader's zone and the time left.
+    const openNow = p.getByRole("list", { name: "Open emergency access" }).getByRole("listitem").filter({ hasText: "Casey Nguyen" });
+    await openNow.getByText(/min left\)/).waitFor();
     await check(p, "54-break-glass-open");
     await p.getByRole("button", { name: "End access now" }).click();
     await p.getByText("Access ended").waitFor();
+    // The list is read again: the grant moved to Ended, closed early.
+    await p.getByRole("list", { name: "Ended emergency access" }).getByRole("listitem").filter({ hasText: /ended early/ }).first().waitFor();
+    assert.equal(await p.getByRole("list", { name: "Open emergency access" }).count(), 0, "no grant left open");
+    await check(p, "54b-break-glass-my-grants");
     await ctx.close();
   });
 

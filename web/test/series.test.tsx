@@ -65,7 +65,8 @@ it("the rule: every N weeks with a count, and its wording", () => {
   expect(weeklyRule(2, 3)).toBe("FREQ=WEEKLY;INTERVAL=2;COUNT=3");
   expect(describeRule("FREQ=WEEKLY;INTERVAL=2;COUNT=3")).toBe("Every 2 weeks, 3 times");
   expect(describeRule("FREQ=WEEKLY;UNTIL=20270601T000000Z")).toBe("Every week, until 2027-06-01");
-  expect(describeRule("FREQ=MONTHLY;BYDAY=2TU;COUNT=3")).toBe("FREQ=MONTHLY;BYDAY=2TU;COUNT=3");
+  expect(describeRule("FREQ=MONTHLY;BYDAY=2TU;COUNT=3")).toBe("Every month on the second Tuesday, 3 times");
+  expect(describeRule("FREQ=DAILY;COUNT=3")).toBe("FREQ=DAILY;COUNT=3");
 });
 
 it("series form: names the provider's zone, checks before sending, books and lists each conflict", async () => {

@@ -1,8 +1,8 @@
 use chrono::{DateTime, Utc};
 use poem::web::Data;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use tenancy::TenantRef;
 use uuid::Uuid;
 
@@ -13,7 +13,7 @@ use super::auth::NoContent;
 use super::people::Person;
 use crate::app::AppState;
 use crate::auth::SessionAuth;
-use crate::problem::ApiResult;
+use crate::problem::{ApiError, ApiResult};
 
 #[derive(Object)]
 pub struct CareTeam {
@@ -46,6 +46,43 @@ pub struct BreakGlassGrant {
     pub client_id: Uuid,
     pub reason_code: String,
     pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Enum, Clone, Copy)]
+#[oai(rename_all = "snake_case")]
+pub enum GrantState {
+    /// Access is open until `expires_at`.
+    Open,
+    /// Ended early, at `closed_at`.
+    Closed,
+    /// Ran out at `expires_at`.
+    Expired,
+}
+
+/// A break-glass grant as listed.
+#[derive(Object)]
+pub struct ListedBreakGlassGrant {
+    pub id: Uuid,
+    /// The account that opened it.
+    pub holder_account_id: Uuid,
+    pub client_id: Uuid,
+    /// The client's name, only while the grant is open.
+    #[oai(skip_serializing_if_is_none)]
+    pub client_given_name: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub client_family_name: Option<String>,
+    pub reason_code: String,
+    pub state: GrantState,
+    pub starts_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    #[oai(skip_serializing_if_is_none)]
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Object)]
+pub struct BreakGlassGrantList {
+    /// Open grants first (soonest expiry first), then ended ones (latest opened first).
+    pub items: Vec<ListedBreakGlassGrant>,
 }
 
 #[derive(ApiResponse)]
@@ -189,6 +226,60 @@ impl AccessApi {
             reason_code: grant.reason_code,
             expires_at: grant.expires_at,
         })))
+    }
+
+    /// Break-glass grants: your own, or every grant in the organisation (`all=true`, institution admins)
+    ///
+    /// Open grants first, soonest expiry first, then the ones that ended (closed early or
+    /// expired), latest opened first; at most `limit` (1–200, default 50) in all: older ones are
+    /// in the audit log. For the organisation's staff, as opening is; clients are refused (403),
+    /// and so is `all=true` from anyone but an institution admin.
+    #[oai(path = "/break-glass", method = "get", operation_id = "listBreakGlass")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        tenant: Data<&TenantRef>,
+        auth: SessionAuth,
+        /// Every holder's grants (institution admins only).
+        all: Query<Option<bool>>,
+        /// 1–200, default 50.
+        limit: Query<Option<i64>>,
+    ) -> ApiResult<Json<BreakGlassGrantList>> {
+        let limit = domain::page::PageRequest::new(limit.0, None)
+            .map_err(|e| ApiError::invalid_field("limit", e.to_string()))?
+            .limit;
+        let grants = access::list_break_glass(
+            &state.tenancy,
+            &tenant,
+            &auth.0.principal,
+            all.0.unwrap_or(false),
+            limit,
+        )
+        .await?;
+        Ok(Json(BreakGlassGrantList {
+            items: grants
+                .into_iter()
+                .map(|g| {
+                    let (given, family) = g.client_name.unzip();
+                    ListedBreakGlassGrant {
+                        id: g.id,
+                        holder_account_id: g.holder_account_id,
+                        client_id: g.client_id,
+                        client_given_name: given,
+                        client_family_name: family,
+                        reason_code: g.reason_code,
+                        state: match g.state {
+                            access::GrantState::Open => GrantState::Open,
+                            access::GrantState::Closed => GrantState::Closed,
+                            access::GrantState::Expired => GrantState::Expired,
+                        },
+                        starts_at: g.starts_at,
+                        expires_at: g.expires_at,
+                        closed_at: g.closed_at,
+                    }
+                })
+                .collect(),
+        }))
     }
 
     /// End break-glass access early (its holder or an institution admin)

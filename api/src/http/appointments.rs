@@ -267,9 +267,13 @@ pub struct CreateSeries {
     pub client_id: Uuid,
     pub type_id: Uuid,
     /// The first occurrence's local start in the provider's zone, e.g. 2027-03-01T10:00:00.
+    /// It must itself be an occurrence of the rule (for BYDAY=2TU, a second Tuesday).
     pub first_start: NaiveDateTime,
-    /// RFC 5545 RRULE: FREQ=WEEKLY (INTERVAL=n for every n weeks) or FREQ=MONTHLY;BYDAY=2TU,
-    /// ending with COUNT (≤ 104) or UNTIL.
+    /// RFC 5545 RRULE: FREQ=WEEKLY (INTERVAL=n for every n weeks) or FREQ=MONTHLY;BYDAY=2TU
+    /// (INTERVAL=n for every n months; BYDAY=-1TU for the last Tuesday), ending with COUNT
+    /// (1–104) or UNTIL, not both. UNTIL is a UTC instant ending in Z: to end on a date, send
+    /// the end of that day in the provider's zone converted to UTC (23:59:59 on 29 March 2027
+    /// in Toronto is `UNTIL=20270330T035959Z`). At most 104 occurrences within two years.
     #[oai(validator(max_length = 500))]
     pub rrule: String,
 }

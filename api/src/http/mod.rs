@@ -9,6 +9,7 @@ pub mod auth;
 mod bulk;
 mod caseload;
 mod clients;
+mod contact;
 mod departments;
 pub mod invitations;
 mod mfa;
@@ -60,8 +61,8 @@ pub type Api = (
     appointments::AppointmentsApi,
     bulk::BulkApi,
     caseload::CaseloadApi,
-    // poem-openapi implements `OpenApi` for tuples of up to 16: later APIs nest here.
-    (sso::SsoApi, referrals::ReferralsApi),
+    // poem-openapi implements `OpenApi` for tuples of up to 16 members: later APIs nest here.
+    (sso::SsoApi, referrals::ReferralsApi, contact::ContactApi),
 );
 
 pub fn api() -> Api {
@@ -81,6 +82,6 @@ pub fn api() -> Api {
         appointments::AppointmentsApi,
         bulk::BulkApi,
         caseload::CaseloadApi,
-        (sso::SsoApi, referrals::ReferralsApi),
+        (sso::SsoApi, referrals::ReferralsApi, contact::ContactApi),
     )
 }

@@ -85,6 +85,26 @@ pub fn parse_rule(raw: &str) -> Result<RRule<Unvalidated>, String> {
     if rule.get_freq() == Frequency::Monthly && rule.get_by_weekday().is_empty() {
         return Err("a monthly series repeats by weekday, e.g. BYDAY=2TU".into());
     }
+    // The `rrule` crate accepts INTERVAL=0 and then yields nothing: an empty series.
+    if rule.get_interval() == 0 {
+        return Err("INTERVAL must be at least 1".into());
+    }
+    // RFC 5545 3.3.10: COUNT and UNTIL MUST NOT occur in the same rule.
+    if rule.get_count().is_some() && rule.get_until().is_some() {
+        return Err("give COUNT or UNTIL, not both".into());
+    }
+    // With a start in the provider's zone, `rrule` only takes a UTC UNTIL; say so plainly
+    // instead of passing on its message about "timezone Local".
+    if text
+        .split(';')
+        .any(|p| p.starts_with("UNTIL=") && !p.ends_with('Z'))
+    {
+        return Err(
+            "UNTIL must be a UTC time ending in Z, e.g. 20270329T235959Z (the end of the last day \
+             in the provider's zone, converted to UTC)"
+                .into(),
+        );
+    }
     match (rule.get_count(), rule.get_until()) {
         (None, None) => return Err("needs COUNT or UNTIL: a series must end".into()),
         (Some(n), _) if n == 0 || n > MAX_OCCURRENCES as u32 => {
@@ -112,10 +132,16 @@ pub fn expand(
                 tz.name()
             )
         })?;
+    if parsed.get_until().is_some_and(|u| *u < start) {
+        return Err("UNTIL is before the first start".into());
+    }
     let set = parsed
         .build(start)
         .map_err(|e| format!("is not a valid RRULE for this start: {e}"))?;
     let result = set.all(MAX_OCCURRENCES + 1);
+    if result.dates.is_empty() {
+        return Err("gives no occurrence before its UNTIL".into());
+    }
     if result.dates.len() > MAX_OCCURRENCES as usize {
         return Err(format!(
             "a series has at most {MAX_OCCURRENCES} occurrences"
@@ -252,6 +278,18 @@ pub async fn create(
             }
             let locals = expand(&new.rrule, tz, new.first_local)
                 .map_err(|m| DomainError::invalid("/rrule", m))?;
+            // first_start is documented as the first occurrence: a rule that would begin
+            // elsewhere (BYDAY=2TU from a Monday) is refused rather than silently moved.
+            let first_local = <[NaiveDateTime]>::first(&locals);
+            if first_local != Some(&new.first_local) {
+                return Err(DomainError::invalid(
+                    "/first_start",
+                    format!(
+                        "is not an occurrence of the rule, whose first would be {}; start on a day the rule repeats on",
+                        first_local.map(|l| l.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()
+                    ),
+                ));
+            }
             let series = diesel::insert_into(appointment_series::table)
                 .values((
                     appointment_series::id.eq(Uuid::now_v7()),
@@ -711,9 +749,47 @@ mod tests {
         );
         assert!(parse_rule("FREQ=WEEKLY;COUNT=500").is_err());
         assert!(parse_rule("nonsense").is_err());
+        assert!(parse_rule("FREQ=WEEKLY;INTERVAL=0;COUNT=3").is_err());
+        assert!(parse_rule("FREQ=WEEKLY;COUNT=3;UNTIL=20270329T235959Z").is_err());
+        assert!(parse_rule("FREQ=WEEKLY;UNTIL=20270329T235959").is_err());
+        assert!(parse_rule("FREQ=WEEKLY;UNTIL=20270329").is_err());
+        assert!(parse_rule("FREQ=MONTHLY;BYDAY=-1MO;INTERVAL=2;UNTIL=20271231T235959Z").is_ok());
         assert_eq!(
             with_end("FREQ=WEEKLY;COUNT=10", "COUNT=4"),
             "FREQ=WEEKLY;COUNT=4"
         );
+    }
+
+    #[test]
+    fn until_and_monthly_rules_expand_in_the_providers_zone() {
+        let tz: chrono_tz::Tz = "America/Toronto".parse().expect("zone");
+        let first = chrono::NaiveDate::from_ymd_opt(2027, 3, 1)
+            .and_then(|d| d.and_hms_opt(10, 0, 0))
+            .expect("valid");
+        // Until the end of 29 March in Toronto (EDT, UTC−4): the 29th is the last.
+        let locals = expand("FREQ=WEEKLY;UNTIL=20270330T035959Z", tz, first).expect("expands");
+        assert_eq!(locals.len(), 5);
+        assert_eq!(locals[4].date().to_string(), "2027-03-29");
+        // Every other month on the first Monday, until the end of the year.
+        let locals = expand(
+            "FREQ=MONTHLY;BYDAY=1MO;INTERVAL=2;UNTIL=20280101T045959Z",
+            tz,
+            first,
+        )
+        .expect("expands");
+        let days: Vec<String> = locals.iter().map(|l| l.date().to_string()).collect();
+        assert_eq!(
+            days,
+            [
+                "2027-03-01",
+                "2027-05-03",
+                "2027-07-05",
+                "2027-09-06",
+                "2027-11-01"
+            ]
+        );
+        assert!(expand("FREQ=WEEKLY;UNTIL=20270201T000000Z", tz, first).is_err());
+        // The second Tuesday after 1 March is the 9th, before an UNTIL of the 5th: nothing.
+        assert!(expand("FREQ=MONTHLY;BYDAY=2TU;UNTIL=20270305T000000Z", tz, first).is_err());
     }
 }

@@ -719,7 +719,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Break-glass grants: your own, or every grant in the organisation (`all=true`, institution admins)
+         * @description Open grants first, soonest expiry first, then the ones that ended (closed early or
+         *     expired), latest opened first; at most `limit` (1–200, default 50) in all: older ones are
+         *     in the audit log. For the organisation's staff, as opening is; clients are refused (403),
+         *     and so is `all=true` from anyone but an institution admin.
+         */
+        get: operations["listBreakGlass"];
         put?: never;
         /**
          * Break the glass: time-boxed access to one client's records, with a stated reason
@@ -937,6 +944,33 @@ export interface paths {
         head?: never;
         /** Update a location (institution admins; requires `If-Match`) */
         patch: operations["updateLocation"];
+        trace?: never;
+    };
+    "/me/contact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your own contact preferences (clients)
+         * @description The mobile number and consent to text-message reminders on the signed-in client's
+         *     directory entry. Anyone who is not a client is refused (403): staff and administrators
+         *     read these fields on the entry (`GET /people/{id}`).
+         */
+        get: operations["getMyContact"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change your own contact preferences (clients; requires `If-Match`)
+         * @description Same rules as the directory: the number must be a valid international number (422 on
+         *     `/phone`), and consent needs a number (422 on `/sms_reminders`).
+         */
+        patch: operations["updateMyContact"];
         trace?: never;
     };
     "/oauth-clients": {
@@ -1785,6 +1819,11 @@ export interface components {
             id: string;
             reason_code: string;
         };
+        /** BreakGlassGrantList */
+        BreakGlassGrantList: {
+            /** @description Open grants first (soonest expiry first), then ended ones (latest opened first). */
+            items: components["schemas"]["ListedBreakGlassGrant"][];
+        };
         /** BulkBatchAccepted */
         BulkBatchAccepted: {
             /** Format: uuid */
@@ -1899,6 +1938,21 @@ export interface components {
             password: string;
             /** @description The one-time secret from the set-up link (or invitation). */
             token: string;
+        };
+        /**
+         * Contact
+         * @description The signed-in client's contact preferences.
+         */
+        Contact: {
+            /** @description Mobile number (E.164) for reminders by text message. */
+            phone?: string;
+            /** @description The client agreed to appointment reminders by text message. */
+            sms_reminders: boolean;
+            /**
+             * Format: int32
+             * @description The version of the client's entry; send it back as `If-Match: "<version>"`.
+             */
+            version: number;
         };
         /** CreateApiClient */
         CreateApiClient: {
@@ -2044,13 +2098,17 @@ export interface components {
             /**
              * Format: naive-date-time
              * @description The first occurrence's local start in the provider's zone, e.g. 2027-03-01T10:00:00.
+             *     It must itself be an occurrence of the rule (for BYDAY=2TU, a second Tuesday).
              */
             first_start: string;
             /** Format: uuid */
             provider_id: string;
             /**
-             * @description RFC 5545 RRULE: FREQ=WEEKLY (INTERVAL=n for every n weeks) or FREQ=MONTHLY;BYDAY=2TU,
-             *     ending with COUNT (≤ 104) or UNTIL.
+             * @description RFC 5545 RRULE: FREQ=WEEKLY (INTERVAL=n for every n weeks) or FREQ=MONTHLY;BYDAY=2TU
+             *     (INTERVAL=n for every n months; BYDAY=-1TU for the last Tuesday), ending with COUNT
+             *     (1–104) or UNTIL, not both. UNTIL is a UTC instant ending in Z: to end on a date, send
+             *     the end of that day in the provider's zone converted to UTC (23:59:59 on 29 March 2027
+             *     in Toronto is `UNTIL=20270330T035959Z`). At most 104 occurrences within two years.
              */
             rrule: string;
             /** Format: uuid */
@@ -2139,6 +2197,8 @@ export interface components {
             code?: string;
             recovery_code?: string;
         };
+        /** @enum {string} */
+        GrantState: "open" | "closed" | "expired";
         /** InvitationCreated */
         InvitationCreated: {
             /** Format: uuid */
@@ -2166,6 +2226,32 @@ export interface components {
             window_from: string;
             /** Format: date-time */
             window_until: string;
+        };
+        /**
+         * ListedBreakGlassGrant
+         * @description A break-glass grant as listed.
+         */
+        ListedBreakGlassGrant: {
+            client_family_name?: string;
+            /** @description The client's name, only while the grant is open. */
+            client_given_name?: string;
+            /** Format: uuid */
+            client_id: string;
+            /** Format: date-time */
+            closed_at?: string;
+            /** Format: date-time */
+            expires_at: string;
+            /**
+             * Format: uuid
+             * @description The account that opened it.
+             */
+            holder_account_id: string;
+            /** Format: uuid */
+            id: string;
+            reason_code: string;
+            /** Format: date-time */
+            starts_at: string;
+            state: components["schemas"]["GrantState"];
         };
         /**
          * Location
@@ -2902,6 +2988,19 @@ export interface components {
             requires_approval?: boolean;
             /** Format: int32 */
             slot_interval_minutes?: number;
+        };
+        /** UpdateContact */
+        UpdateContact: {
+            /**
+             * @description Mobile number with its country code (`+1 416 555 0123`); stored in E.164. `null` removes
+             *     it (and then consent must be withdrawn in the same request, or already be off).
+             */
+            phone?: string | null;
+            /**
+             * @description Give (`true`) or withdraw (`false`) consent to reminders by text message. A withdrawal
+             *     applies to every reminder not yet sent.
+             */
+            sms_reminders?: boolean;
         };
         /** UpdateDepartment */
         UpdateDepartment: {
@@ -9159,6 +9258,144 @@ export interface operations {
             };
         };
     };
+    listBreakGlass: {
+        parameters: {
+            query?: {
+                /** @description Every holder's grants (institution admins only). */
+                all?: boolean;
+                /** @description 1–200, default 50. */
+                limit?: number;
+            };
+            header?: {
+                /** @description The tenant (organisation) slug. Required unless the host is <slug>.<base domain>. */
+                "X-Tenant"?: components["parameters"]["XTenant"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["BreakGlassGrantList"];
+                };
+            };
+            /** @description The request is malformed (bad JSON, wrong types, missing or malformed tenant header). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but not allowed to do this (or the tenant is suspended). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or one the caller may not know exists. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` names a version that is no longer current. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than allowed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed, but a field's value is not acceptable; `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The update needs `If-Match`. */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed attempts; retry after the indicated seconds. */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the database) is unavailable; retry after the indicated seconds. */
+            503: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     openBreakGlass: {
         parameters: {
             query?: never;
@@ -11535,6 +11772,282 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Location"];
+                };
+            };
+            /** @description The request is malformed (bad JSON, wrong types, missing or malformed tenant header). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but not allowed to do this (or the tenant is suspended). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or one the caller may not know exists. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` names a version that is no longer current. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than allowed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed, but a field's value is not acceptable; `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The update needs `If-Match`. */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed attempts; retry after the indicated seconds. */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the database) is unavailable; retry after the indicated seconds. */
+            503: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMyContact: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The tenant (organisation) slug. Required unless the host is <slug>.<base domain>. */
+                "X-Tenant"?: components["parameters"]["XTenant"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The contact preferences. */
+            200: {
+                headers: {
+                    ETAG: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Contact"];
+                };
+            };
+            /** @description The request is malformed (bad JSON, wrong types, missing or malformed tenant header). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    "WWW-AUTHENTICATE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but not allowed to do this (or the tenant is suspended). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or one the caller may not know exists. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` names a version that is no longer current. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than allowed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed, but a field's value is not acceptable; `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The update needs `If-Match`. */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed attempts; retry after the indicated seconds. */
+            429: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the database) is unavailable; retry after the indicated seconds. */
+            503: {
+                headers: {
+                    "RETRY-AFTER": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateMyContact: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The tenant (organisation) slug. Required unless the host is <slug>.<base domain>. */
+                "X-Tenant"?: components["parameters"]["XTenant"];
+                /** @description The ETag from your last read. */
+                "If-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["UpdateContact"];
+            };
+        };
+        responses: {
+            /** @description The contact preferences. */
+            200: {
+                headers: {
+                    ETAG: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Contact"];
                 };
             };
             /** @description The request is malformed (bad JSON, wrong types, missing or malformed tenant header). */

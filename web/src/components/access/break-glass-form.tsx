@@ -25,7 +25,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * institution admins are alerted. The client is chosen from the calendars the caller can see,
  * or named by their id. Once open, the record is read to confirm, and access can be ended early.
  */
-export function BreakGlassForm({ clients, zone }: { clients: { id: string; name: string }[]; zone: string }) {
+export function BreakGlassForm({ clients, zone, onChanged }: { clients: { id: string; name: string }[]; zone: string; onChanged?: () => void }) {
   const [chosen, setChosen] = useState("");
   const [typed, setTyped] = useState("");
   const [code, setCode] = useState("");
@@ -69,6 +69,7 @@ export function BreakGlassForm({ clients, zone }: { clients: { id: string; name:
     if (g) {
       setGrant(g);
       setEnded(false);
+      onChanged?.();
     }
   }
 
@@ -94,7 +95,10 @@ export function BreakGlassForm({ clients, zone }: { clients: { id: string; name:
               variant="danger"
               pending={close.pending}
               onClick={async () => {
-                if (await close.run(grant.id)) setEnded(true);
+                if (await close.run(grant.id)) {
+                  setEnded(true);
+                  onChanged?.();
+                }
               }}
             >
               End access now

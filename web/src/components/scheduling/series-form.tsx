@@ -6,7 +6,7 @@ import { Alert, Button, Card } from "@/components/ui";
 import { FormProblem, SelectField, TextField } from "@/components/form";
 import { useLoad, useSubmit } from "@/lib/hooks";
 import { fieldErrors } from "@/lib/problem";
-import { MAX_OCCURRENCES, localLabel, weeklyRule, type SeriesOutcome } from "@/lib/series";
+import { MAX_OCCURRENCES, describeRule, localLabel, monthlyPositions, seriesRule, type Frequency, type SeriesOutcome } from "@/lib/series";
 import { dateTimeIn, type AppointmentType } from "@/lib/scheduling";
 
 interface Named {
@@ -15,10 +15,12 @@ interface Named {
 }
 
 /**
- * Book a weekly or every-N-weeks series for a client. The first start is a wall-clock time in
- * the provider's zone (the API's `first_start`), which is read from the provider's hours and
- * named next to the fields. Occurrences that could not be booked come back as conflicts, each
- * with its reason; the rest are booked.
+ * Book a series for a client: every N weeks, or every N months on the first date's weekday
+ * position (the second Tuesday, the last Friday); ending after a number of appointments or on
+ * a date. The first start and the last date are in the provider's zone (the API's
+ * `first_start`; `UNTIL` is the end of that local day in UTC), which is read from the
+ * provider's hours and named next to the fields. Occurrences that could not be booked come
+ * back as conflicts, each with its reason; the rest are booked.
  */
 export function SeriesForm({
   types,
@@ -41,8 +43,12 @@ export function SeriesForm({
   const [typeId, setTypeId] = useState(types[0]?.id ?? "");
   const [date, setDate] = useState("");
   const [time, setTime] = useState("10:00");
+  const [frequency, setFrequency] = useState<Frequency>("weekly");
+  const [position, setPosition] = useState("");
   const [every, setEvery] = useState("1");
+  const [ends, setEnds] = useState<"count" | "until">("count");
   const [count, setCount] = useState("6");
+  const [until, setUntil] = useState("");
   const [local, setLocal] = useState<Record<string, string>>({});
   const [result, setResult] = useState<SeriesOutcome | null>(null);
   const providerZone = useLoad(
@@ -52,8 +58,20 @@ export function SeriesForm({
   const create = useSubmit(async (body: { provider_id: string; client_id: string; type_id: string; first_start: string; rrule: string }) =>
     unwrap(api.POST("/appointment-series", { body })),
   );
+  const pz = providerZone.data;
   const server = fieldErrors(create.problem);
+  // The server names the whole rule (`/rrule`): a complaint about UNTIL belongs on the last
+  // date when the series ends on one; anything else on the repeat fields.
+  if (server.rrule) {
+    if (ends === "until" && /UNTIL/.test(server.rrule)) server.until = server.rrule;
+    else server.every = server.rrule;
+  }
   const err = (k: string) => local[k] ?? server[k];
+  const positions = monthlyPositions(date);
+  // The chosen position, or the first one the date allows (the date may have changed).
+  const byDay = positions.some((p) => p.value === position) ? position : positions[0]?.value;
+  const unit = frequency === "monthly" ? "months" : "weeks";
+  const maxEvery = frequency === "monthly" ? 24 : 52;
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -63,22 +81,34 @@ export function SeriesForm({
     if (!clientId) missing.client_id = "Choose the client.";
     if (!date) missing.first_start = "Choose the first date.";
     else if (!/^\d{2}:\d{2}$/.test(time)) missing.first_start = "Give the time as HH:MM.";
-    if (!Number.isInteger(n) || n < 1 || n > 52) missing.every = "A whole number of weeks, 1 to 52.";
-    if (!Number.isInteger(c) || c < 1 || c > MAX_OCCURRENCES) missing.count = `A whole number, 1 to ${MAX_OCCURRENCES}.`;
+    if (!Number.isInteger(n) || n < 1 || n > maxEvery) missing.every = `A whole number of ${unit}, 1 to ${maxEvery}.`;
+    if (frequency === "monthly" && date && !byDay) missing.position = "Choose which weekday of the month.";
+    if (ends === "count" && (!Number.isInteger(c) || c < 1 || c > MAX_OCCURRENCES)) missing.count = `A whole number, 1 to ${MAX_OCCURRENCES}.`;
+    if (ends === "until") {
+      if (!until) missing.until = "Choose the last date.";
+      else if (date && until < date) missing.until = "The last date is before the first.";
+    }
+    if (ends === "until" && !pz) missing.until = missing.until ?? "The provider's time zone is needed to end on a date; try again.";
     setLocal(missing);
     if (Object.keys(missing).length) return;
-    const o = await create.run({ provider_id: providerId, client_id: clientId, type_id: typeId, first_start: `${date}T${time}:00`, rrule: weeklyRule(n, c) });
+    const rrule = seriesRule({
+      frequency,
+      every: n,
+      byDay,
+      end: ends === "count" ? { kind: "count", count: c } : { kind: "until", until },
+      zone: pz ?? "UTC",
+    });
+    const o = await create.run({ provider_id: providerId, client_id: clientId, type_id: typeId, first_start: `${date}T${time}:00`, rrule });
     if (o) {
       setResult(o);
       onCreated?.(o);
     }
   }
 
-  const pz = providerZone.data;
   return (
     <div className="space-y-6">
       <form onSubmit={submit} noValidate className="space-y-4" aria-label="Book a recurring series">
-        <FormProblem problem={create.problem} fields={["client_id", "provider_id", "type_id", "first_start", "rrule", "every", "count"]} />
+        <FormProblem problem={create.problem} fields={["client_id", "provider_id", "type_id", "first_start", "rrule", "every", "position", "count", "until"]} />
         <Card title="Who and what">
           <div className="grid gap-4 sm:grid-cols-3">
             <SelectField label="Client" name="client_id" value={clientId} onChange={(e) => setClientId(e.target.value)} error={err("client_id")}>
@@ -113,32 +143,93 @@ export function SeriesForm({
                 ? `Date and time in the provider's zone, ${pz.replace(/_/g, " ")}. Each occurrence keeps this wall-clock time, across daylight-saving changes.`
                 : "The provider's time zone could not be read; the time is in the provider's zone."}
           </p>
-          <div className="grid gap-4 sm:grid-cols-4">
+          <div className="grid gap-4 sm:grid-cols-2">
             <TextField label="First date" name="first_start" type="date" value={date} onChange={(e) => setDate(e.target.value)} error={err("first_start")} />
             <TextField label={`Time${pz ? ` (${pz.replace(/_/g, " ")})` : ""}`} name="time" type="time" value={time} onChange={(e) => setTime(e.target.value)} />
+          </div>
+          <div className="mt-4 grid gap-4 sm:grid-cols-3">
+            <SelectField label="Repeats" name="frequency" value={frequency} onChange={(e) => setFrequency(e.target.value as Frequency)}>
+              <option value="weekly">Weekly</option>
+              <option value="monthly">Monthly, on a weekday</option>
+            </SelectField>
             <TextField
-              label="Repeat every (weeks)"
+              label={`Repeat every (${unit})`}
               name="every"
               type="number"
               inputMode="numeric"
               min={1}
-              max={52}
+              max={maxEvery}
               value={every}
               onChange={(e) => setEvery(e.target.value)}
-              error={err("every") ?? err("rrule")}
+              error={err("every")}
             />
-            <TextField
-              label="Number of appointments"
-              name="count"
-              type="number"
-              inputMode="numeric"
-              min={1}
-              max={MAX_OCCURRENCES}
-              value={count}
-              onChange={(e) => setCount(e.target.value)}
-              error={err("count")}
-            />
+            {frequency === "monthly" && (
+              <SelectField
+                label="On"
+                name="position"
+                value={byDay ?? ""}
+                onChange={(e) => setPosition(e.target.value)}
+                error={err("position")}
+                hint={date ? "From the first date." : "Choose the first date; the options follow from it."}
+                disabled={positions.length === 0}
+              >
+                {positions.length === 0 && <option value="">—</option>}
+                {positions.map((p) => (
+                  <option key={p.value} value={p.value}>
+                    {p.label} of the month
+                  </option>
+                ))}
+              </SelectField>
+            )}
           </div>
+          <fieldset className="mt-4">
+            <legend className="text-sm font-medium text-slate-800">Ends</legend>
+            <div className="mt-2 flex flex-wrap gap-4 text-sm">
+              <label className="flex items-center gap-2">
+                <input type="radio" name="ends" value="count" checked={ends === "count"} onChange={() => setEnds("count")} className="h-4 w-4 accent-teal-700" />
+                After a count of appointments
+              </label>
+              <label className="flex items-center gap-2">
+                <input type="radio" name="ends" value="until" checked={ends === "until"} onChange={() => setEnds("until")} className="h-4 w-4 accent-teal-700" />
+                On a date
+              </label>
+            </div>
+            <div className="mt-3 grid gap-4 sm:grid-cols-2">
+              {ends === "count" ? (
+                <TextField
+                  label="Number of appointments"
+                  name="count"
+                  type="number"
+                  inputMode="numeric"
+                  min={1}
+                  max={MAX_OCCURRENCES}
+                  value={count}
+                  onChange={(e) => setCount(e.target.value)}
+                  error={err("count")}
+                />
+              ) : (
+                <TextField
+                  label={`Last date${pz ? ` (${pz.replace(/_/g, " ")})` : ""}`}
+                  name="until"
+                  type="date"
+                  min={date || undefined}
+                  value={until}
+                  onChange={(e) => setUntil(e.target.value)}
+                  error={err("until")}
+                  hint={`Appointments up to the end of this day${pz ? ` in ${pz.replace(/_/g, " ")}` : " in the provider's zone"}; at most ${MAX_OCCURRENCES}, within two years.`}
+                />
+              )}
+            </div>
+          </fieldset>
+          {date && (frequency === "weekly" || byDay) && (ends === "count" ? Number(count) > 0 : until) && pz && (
+            <p className="mt-3 text-sm text-slate-700" aria-live="polite">
+              {describeRule(
+                seriesRule({ frequency, every: Math.max(1, Number(every) || 1), byDay, end: ends === "count" ? { kind: "count", count: Number(count) } : { kind: "until", until }, zone: pz }),
+                pz,
+              )}
+              , from {localLabel(`${date}T${time}:00`)} ({pz.replace(/_/g, " ")}).
+            </p>
+          )}
         </Card>
         <Button type="submit" pending={create.pending}>
           Book the series

@@ -104,7 +104,7 @@ export function SeriesView({ seriesId, zone }: { seriesId: string; zone: string 
           <div>
             <dt className="font-medium text-slate-800">Repeats</dt>
             <dd>
-              {describeRule(series.rrule)} from {localLabel(series.first_start)} ({series.timezone.replace(/_/g, " ")})
+              {describeRule(series.rrule, series.timezone)} from {localLabel(series.first_start)} ({series.timezone.replace(/_/g, " ")})
             </dd>
           </div>
           <div>

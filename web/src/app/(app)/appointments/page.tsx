@@ -4,6 +4,7 @@ import { useMemo, useState } from "react";
 import { api, unwrap } from "@/api/client";
 import { Alert, Badge, Button, ButtonLink, Card, Empty, LoadError, Loading, PageHeader } from "@/components/ui";
 import { CancelForm } from "@/components/scheduling/cancel-form";
+import { MyContact } from "@/components/people/my-contact";
 import { useLoad, useSubmit } from "@/lib/hooks";
 import { localZone } from "@/lib/format";
 import { STATUS_LABELS, dateTimeIn, isOpen, statusTone, type Appointment } from "@/lib/scheduling";
@@ -81,6 +82,10 @@ export default function MyAppointmentsPage() {
           )}
         </div>
       )}
+      {/* Loads on its own: the reminders preference stays reachable if the list fails. */}
+      <div className="mt-6">
+        <MyContact />
+      </div>
     </>
   );
 }
