@@ -547,6 +547,8 @@ try {
     await admin.getByRole("link", { name: "Open the series" }).click();
     await admin.getByRole("heading", { name: "Recurring series" }).waitFor();
     await admin.getByText(/Every 2 weeks, 3 times/).waitFor();
+    // The occurrences load after the series itself: count them once the list is not busy.
+    await admin.locator('ol[aria-label="Appointments in this series"]:not([aria-busy])').waitFor();
     const occurrences = admin.getByRole("list", { name: "Appointments in this series" }).getByRole("listitem");
     assert.equal(await occurrences.count(), 3);
     // All of them to 11:00 in the provider's zone.
