@@ -706,6 +706,38 @@ try {
     await ctx.close();
   });
 
+  await step("a client refers themselves on a phone; the referral reaches the triage queue", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, timezoneId: zone });
+    const c = watch(await ctx.newPage(), "client-referral");
+    await c.goto(`${base}/sign-in/?tenant=demo`);
+    await c.getByLabel("Email").fill(creds.client.email);
+    await c.getByLabel("Password").fill(creds.client.password);
+    await c.getByRole("button", { name: "Sign in" }).click();
+    await c.waitForURL("**/home/");
+    await c.getByRole("button", { name: "Menu" }).click();
+    await c.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My referrals" }).click();
+    await c.getByRole("heading", { name: "Your referrals" }).waitFor();
+    await c.getByRole("button", { name: "Refer myself" }).click();
+    const form = c.getByRole("form", { name: "Refer myself" });
+    await form.getByText("Not for emergencies").waitFor();
+    // Nothing is sent without a reason: the field says so.
+    await form.getByRole("button", { name: "Send referral" }).click();
+    assert.equal(await form.getByLabel(/^What would you like help with/).getAttribute("aria-invalid"), "true");
+    await form.getByLabel(/^What would you like help with/).fill("Panic attacks at work for a month; I would like to talk to someone.");
+    await check(c, "49f-client-refer-myself");
+    await form.getByRole("button", { name: "Send referral" }).click();
+    await c.getByText("Referral sent").waitFor();
+    await c.getByRole("list", { name: "Your referrals" }).getByRole("article", { name: "Referral for Alex Morgan" }).getByText("New", { exact: true }).waitFor();
+    await check(c, "49g-client-referral-sent");
+    await ctx.close();
+    await sub.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Intake queue" }).click();
+    await sub.getByRole("heading", { name: "Intake queue" }).waitFor();
+    await sub.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Referrals", exact: true }).click();
+    const card = sub.getByRole("list", { name: "Triage queue" }).getByRole("article", { name: "Referral for Alex Morgan" });
+    await card.getByText(/Panic attacks at work/).waitFor();
+    await card.getByText(/Self-referral/).waitFor();
+  });
+
   await step("the sub-admin (front desk) gives another provider a day off", async () => {
     await sub.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Providers' hours" }).click();
     await sub.getByRole("heading", { name: "Providers' hours" }).waitFor();

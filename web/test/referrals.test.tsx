@@ -3,6 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, expect, it, vi } from "vitest";
 import { MyReferrals } from "@/components/referrals/my-referrals";
 import { NewReferralForm } from "@/components/referrals/new-referral";
+import { ReferMyselfForm } from "@/components/referrals/refer-myself";
 import { TriageQueue } from "@/components/referrals/triage-queue";
 import type { Referral } from "@/lib/referrals";
 
@@ -206,4 +207,40 @@ it("new referral: catches a missing client and reason first, shows the server's 
     type_id: "t1",
     assigned_provider_id: "p1",
   });
+});
+
+it("refer myself: says it is not for emergencies, catches an empty request first, shows a 422 on its field, then sends no client id", async () => {
+  const posts: unknown[] = [];
+  let answer: "invalid" | "ok" = "invalid";
+  vi.stubGlobal(
+    "fetch",
+    vi.fn(async (req: Request) => {
+      expect(req.method).toBe("POST");
+      expect(new URL(req.url).pathname).toBe("/api/v1/referrals");
+      posts.push(await req.json());
+      return answer === "invalid"
+        ? invalid("/reason", "must be at most 4000 characters")
+        : json(referral("r9", "Alex Morgan", { source: "self", status: "new", version: 1 }), 201);
+    }),
+  );
+  const created = vi.fn();
+  render(<ReferMyselfForm onCreated={created} onCancel={() => {}} />);
+  const form = screen.getByRole("form", { name: "Refer myself" });
+  expect(within(form).getByText("Not for emergencies")).toBeInTheDocument();
+  const reason = within(form).getByLabelText(/^What would you like help with/);
+  await userEvent.click(within(form).getByRole("button", { name: "Send referral" }));
+  expect(posts).toHaveLength(0);
+  expect(reason).toHaveAccessibleDescription(/Write what you would like help with/);
+  await userEvent.type(reason, "Panic attacks at work");
+  await userEvent.selectOptions(within(form).getByLabelText(/^How soon/), "urgent");
+  await userEvent.click(within(form).getByRole("button", { name: "Send referral" }));
+  await vi.waitFor(() => expect(reason).toHaveAccessibleDescription(/must be at most 4000 characters/));
+  expect(created).not.toHaveBeenCalled();
+  answer = "ok";
+  await userEvent.click(within(form).getByRole("button", { name: "Send referral" }));
+  await vi.waitFor(() => expect(created).toHaveBeenCalledTimes(1));
+  expect(posts).toEqual([
+    { reason: "Panic attacks at work", urgency: "urgent" },
+    { reason: "Panic attacks at work", urgency: "urgent" },
+  ]);
 });

@@ -5,6 +5,7 @@ import { Alert, Button, LoadError, Loading, PageHeader } from "@/components/ui";
 import { MyReferrals } from "@/components/referrals/my-referrals";
 import { NewReferralForm } from "@/components/referrals/new-referral";
 import { OwnReferrals } from "@/components/referrals/own-referrals";
+import { ReferMyselfForm } from "@/components/referrals/refer-myself";
 import { TriageQueue } from "@/components/referrals/triage-queue";
 import { useSession } from "@/components/shell/session-context";
 import { localZone } from "@/lib/format";
@@ -34,7 +35,7 @@ export default function ReferralsPage() {
             <MyReferrals providerId={me.person_id!} zone={zone} />
           </section>
         )}
-        {client && <OwnReferrals zone={zone} />}
+        {client && <ClientReferrals zone={zone} />}
         {!triage && !provider && !client && (
           <Alert tone="warning" title="Not available to you">
             Referrals are for staff, providers and clients.
@@ -42,6 +43,35 @@ export default function ReferralsPage() {
         )}
       </div>
     </>
+  );
+}
+
+/** A client's referrals, and "Refer myself" (the list reloads after a referral is sent). */
+function ClientReferrals({ zone }: { zone: string }) {
+  const [adding, setAdding] = useState(false);
+  const [sent, setSent] = useState(0);
+  return (
+    <section className="space-y-4">
+      {sent > 0 && !adding && (
+        <Alert tone="success" title="Referral sent">
+          The care team will review it and assign someone; its status is shown below.
+        </Alert>
+      )}
+      {adding ? (
+        <ReferMyselfForm
+          onCreated={() => {
+            setAdding(false);
+            setSent((n) => n + 1);
+          }}
+          onCancel={() => setAdding(false)}
+        />
+      ) : (
+        <Button type="button" onClick={() => setAdding(true)}>
+          Refer myself
+        </Button>
+      )}
+      <OwnReferrals key={sent} zone={zone} />
+    </section>
   );
 }
 
