@@ -27,6 +27,7 @@ macro_rules! text_enum {
 pub mod access;
 pub mod audit;
 pub mod error;
+pub mod idempotency;
 pub mod identity;
 pub mod jobs;
 pub mod org;

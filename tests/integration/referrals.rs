@@ -941,3 +941,62 @@ async fn the_list_pages_urgent_first_then_oldest() {
     }
     assert_eq!(got, expected);
 }
+
+/// `Idempotency-Key` on `POST /referrals`: a retried request makes one referral and answers
+/// with it (`Idempotent-Replayed: true`); the same key with another request is a 422 naming
+/// the header and makes nothing; keys are per account.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_referral_is_made_once() {
+    let app = TestApp::new().await;
+    let t = app.tenant("refidem").await;
+    let slug = "refidem";
+    let (client, _) = member(&app, &t, "client", "cl", None, Role::Client, None).await;
+    let (_, desk) = member(&app, &t, "staff", "desk", None, Role::Staff, None).await;
+    let count = format!(
+        "SELECT count(*) FROM {}.referrals",
+        t.tenant.schema.as_str()
+    );
+    let post = |token: String, key: &'static str, reason: &'static str| {
+        let app = &app;
+        let client = client.clone();
+        async move {
+            app.client
+                .post("/api/v1/referrals")
+                .header("X-Tenant", slug)
+                .header("Authorization", format!("Bearer {token}"))
+                .header("Idempotency-Key", key)
+                .body_json(&json!({"client_id": client, "reason": reason}))
+                .send()
+                .await
+        }
+    };
+    let first = post(t.admin_token.clone(), "k-1", "Low mood").await;
+    assert_eq!(first.0.status().as_u16(), 201);
+    assert!(!first.0.headers().contains_key("idempotent-replayed"));
+    let made = body(first).await;
+
+    let again = post(t.admin_token.clone(), "k-1", "Low mood").await;
+    assert_eq!(again.0.status().as_u16(), 201);
+    assert_eq!(
+        again
+            .0
+            .headers()
+            .get("idempotent-replayed")
+            .map(|v| v.to_str().ok()),
+        Some(Some("true"))
+    );
+    assert_eq!(id(&body(again).await), id(&made));
+    assert_eq!(sql_count(app.db_url(), &count).await, 1);
+
+    // The same key with another request: refused, nothing made.
+    let p = problem(post(t.admin_token.clone(), "k-1", "Poor sleep").await, 422).await;
+    assert_eq!(p["errors"][0]["field"], "Idempotency-Key", "{p}");
+    assert_eq!(sql_count(app.db_url(), &count).await, 1);
+
+    // Another account's key of the same name is its own.
+    let other = post(desk, "k-1", "Low mood").await;
+    assert_eq!(other.0.status().as_u16(), 201);
+    assert!(!other.0.headers().contains_key("idempotent-replayed"));
+    assert_ne!(id(&body(other).await), id(&made));
+    assert_eq!(sql_count(app.db_url(), &count).await, 2);
+}

@@ -211,12 +211,14 @@ it("new referral: catches a missing client and reason first, shows the server's 
 
 it("refer myself: says it is not for emergencies, catches an empty request first, shows a 422 on its field, then sends no client id", async () => {
   const posts: unknown[] = [];
+  const keys: (string | null)[] = [];
   let answer: "invalid" | "ok" = "invalid";
   vi.stubGlobal(
     "fetch",
     vi.fn(async (req: Request) => {
       expect(req.method).toBe("POST");
       expect(new URL(req.url).pathname).toBe("/api/v1/referrals");
+      keys.push(req.headers.get("Idempotency-Key"));
       posts.push(await req.json());
       return answer === "invalid"
         ? invalid("/reason", "must be at most 4000 characters")
@@ -243,4 +245,7 @@ it("refer myself: says it is not for emergencies, catches an empty request first
     { reason: "Panic attacks at work", urgency: "urgent" },
     { reason: "Panic attacks at work", urgency: "urgent" },
   ]);
+  // The same request sent again carries the same Idempotency-Key (the server makes it once).
+  expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+  expect(keys[1]).toBe(keys[0]);
 });

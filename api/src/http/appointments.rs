@@ -5,19 +5,17 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::types::ToJSON;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
-use sha2::{Digest, Sha256};
 use tenancy::TenantRef;
 use uuid::Uuid;
 
-use domain::scheduling::booking::{self, IdempotencyKey};
+use domain::scheduling::booking;
 use domain::scheduling::calendar::parse_zone;
 use domain::scheduling::{feeds, model, series, waitlist};
 
 use super::Tag;
 use super::scheduling::parse_time;
-use super::types::{PageInfo, etag, if_match, page};
+use super::types::{PageInfo, etag, idempotency_key, if_match, page};
 use crate::app::AppState;
 use crate::auth::SessionAuth;
 use crate::problem::{ApiError, ApiResult};
@@ -504,38 +502,6 @@ pub enum FeedCreated {
     /// Created.
     #[oai(status = 201)]
     Created(Json<NewCalendarFeed>),
-}
-
-/// Digest of the request that an `Idempotency-Key` is bound to.
-fn request_hash(operation: &str, body: &impl ToJSON) -> Vec<u8> {
-    let mut h = Sha256::new();
-    h.update(operation.as_bytes());
-    h.update([0]);
-    h.update(body.to_json_string().as_bytes());
-    h.finalize().to_vec()
-}
-
-fn idempotency_key(
-    raw: Option<String>,
-    operation: &str,
-    body: &impl ToJSON,
-) -> ApiResult<Option<IdempotencyKey>> {
-    match raw {
-        None => Ok(None),
-        Some(k) => {
-            let k = k.trim().to_owned();
-            if k.is_empty() || k.len() > 200 || !k.chars().all(|c| c.is_ascii_graphic()) {
-                return Err(ApiError::invalid_field(
-                    "Idempotency-Key",
-                    "must be 1–200 visible ASCII characters (a UUID is a good key)",
-                ));
-            }
-            Ok(Some(IdempotencyKey {
-                request_hash: request_hash(operation, body),
-                key: k,
-            }))
-        }
-    }
 }
 
 pub struct AppointmentsApi;

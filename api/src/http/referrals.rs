@@ -14,7 +14,7 @@ use domain::referrals::model;
 use domain::referrals::service;
 
 use super::Tag;
-use super::types::{PageInfo, etag, if_match, page};
+use super::types::{PageInfo, etag, idempotency_key, if_match, page};
 use crate::app::AppState;
 use crate::auth::SessionAuth;
 use crate::problem::ApiResult;
@@ -251,12 +251,14 @@ pub struct ReferralReason {
 
 #[derive(ApiResponse)]
 pub enum ReferralCreated {
-    /// Made (with its history).
+    /// Made (with its history). A repeat of a request with the same `Idempotency-Key` answers
+    /// the same, with `Idempotent-Replayed: true`.
     #[oai(status = 201)]
     Created(
         Json<Referral>,
         #[oai(header = "ETag")] String,
         #[oai(header = "Location")] String,
+        #[oai(header = "Idempotent-Replayed")] Option<String>,
     ),
 }
 
@@ -322,15 +324,19 @@ impl ReferralsApi {
         }))
     }
 
-    /// Make a referral
+    /// Make a referral (accepts `Idempotency-Key`)
     #[oai(path = "/", method = "post", operation_id = "createReferral")]
     async fn create(
         &self,
         state: Data<&AppState>,
         tenant: Data<&TenantRef>,
         auth: SessionAuth,
+        /// Repeating a request with the same key makes one referral and answers the same.
+        #[oai(name = "Idempotency-Key")]
+        key: Header<Option<String>>,
         body: Json<CreateReferral>,
     ) -> ApiResult<ReferralCreated> {
+        let key = idempotency_key(key.0, "createReferral", &body.0)?;
         let b = body.0;
         let new = model::NewReferral {
             client_id: b.client_id,
@@ -341,10 +347,16 @@ impl ReferralsApi {
             assigned_provider_id: b.assigned_provider_id,
             referrer_name: b.referrer_name,
         };
-        let v = service::create(&state.tenancy, &tenant, &auth.0.principal, new).await?;
+        let made = service::create(&state.tenancy, &tenant, &auth.0.principal, new, key).await?;
+        let v = made.referral;
         let tag = etag(v.referral.version);
         let location = format!("/api/v1/referrals/{}", v.referral.id);
-        Ok(ReferralCreated::Created(Json(v.into()), tag, location))
+        Ok(ReferralCreated::Created(
+            Json(v.into()),
+            tag,
+            location,
+            made.replayed.then(|| "true".to_owned()),
+        ))
     }
 
     /// Get a referral with its history

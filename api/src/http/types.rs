@@ -1,6 +1,9 @@
 //! Shared request/response helpers: ETags, If-Match, pagination, field parsing.
 
+use domain::idempotency::IdempotencyKey;
 use poem_openapi::Object;
+use poem_openapi::types::ToJSON;
+use sha2::{Digest, Sha256};
 
 use crate::problem::{ApiError, ApiResult, ProblemField};
 
@@ -62,4 +65,37 @@ pub struct PageInfo {
     /// Pass as `after` to fetch the next page; absent on the last page.
     #[oai(skip_serializing_if_is_none)]
     pub next_after: Option<uuid::Uuid>,
+}
+
+/// Digest of the request that an `Idempotency-Key` is bound to.
+fn request_hash(operation: &str, body: &impl ToJSON) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(operation.as_bytes());
+    h.update([0]);
+    h.update(body.to_json_string().as_bytes());
+    h.finalize().to_vec()
+}
+
+/// The request's `Idempotency-Key` (optional), bound to the operation and the body.
+pub fn idempotency_key(
+    raw: Option<String>,
+    operation: &str,
+    body: &impl ToJSON,
+) -> ApiResult<Option<IdempotencyKey>> {
+    match raw {
+        None => Ok(None),
+        Some(k) => {
+            let k = k.trim().to_owned();
+            if k.is_empty() || k.len() > 200 || !k.chars().all(|c| c.is_ascii_graphic()) {
+                return Err(ApiError::invalid_field(
+                    "Idempotency-Key",
+                    "must be 1–200 visible ASCII characters (a UUID is a good key)",
+                ));
+            }
+            Ok(Some(IdempotencyKey {
+                request_hash: request_hash(operation, body),
+                key: k,
+            }))
+        }
+    }
 }

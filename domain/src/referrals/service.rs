@@ -8,6 +8,7 @@
 //! found. A client's view leaves out what others wrote about them (the reason of a referral
 //! they did not write, decline and withdrawal reasons, who referred them and who acted).
 
+use crate::idempotency::{IdempotencyKey, claim_key, settle_key};
 use std::collections::HashMap;
 
 use chrono::Utc;
@@ -250,18 +251,49 @@ fn field(errors: &mut Vec<FieldError>, name: &str, r: Result<String, String>) ->
 /// Creates a referral. Triage staff refer any client they reach (source `organisation`), and
 /// may assign a provider at once; a provider refers a client on their care team onward
 /// (`provider`); a client refers themselves (`self`).
+/// What [`create`] answers.
+#[derive(Debug)]
+pub struct Made {
+    pub referral: ReferralView,
+    /// True when an `Idempotency-Key` replayed an earlier request (nothing new was made).
+    pub replayed: bool,
+}
+
 pub async fn create(
     tenancy: &Tenancy,
     tenant: &TenantRef,
     p: &Principal,
     new: NewReferral,
-) -> DomainResult<ReferralView> {
+    key: Option<IdempotencyKey>,
+) -> DomainResult<Made> {
     if p.is_integration() {
         return Err(DomainError::Forbidden("integrations cannot make referrals"));
     }
     let result = tenancy
         .tx(tenant, async |c| {
             let s = Scope::of(c, p).await?;
+            if let Some(k) = &key
+                && let Some(existing) = claim_key(c, p.account_id, "createReferral", k).await?
+            {
+                // The first request made it; this one answers with it as it is now (a read).
+                let (row, people) = visible(c, &s, existing, false).await?;
+                let client = row.client_id;
+                let staff = s.staff_view(&row, &people);
+                let referral = view(c, row, &people, staff).await?;
+                audit::record(
+                    c,
+                    &Actor::from(p),
+                    Event::new("referral.read")
+                        .on("referral", existing)
+                        .subjects([client])
+                        .detail("replayed", true),
+                )
+                .await?;
+                return Ok(Made {
+                    referral,
+                    replayed: true,
+                });
+            }
             let mut errors = Vec::new();
             let source = if s.triage() {
                 Source::Organisation
@@ -372,6 +404,9 @@ pub async fn create(
                 ));
             }
             record_event(c, p, row.id, None, status, row.assigned_provider_id, None).await?;
+            if let Some(k) = &key {
+                settle_key(c, p.account_id, &k.key, row.id).await?;
+            }
             let id = row.id;
             let client = row.client_id;
             let staff = s.staff_view(&row, &people);
@@ -386,7 +421,10 @@ pub async fn create(
                     .detail("status", status.as_str()),
             )
             .await?;
-            Ok(v)
+            Ok(Made {
+                referral: v,
+                replayed: false,
+            })
         })
         .await;
     if let Err(DomainError::Forbidden(_)) = &result {

@@ -54,3 +54,18 @@ export function useSubmit<A extends unknown[], T>(action: (...args: A) => Promis
   );
   return { run, pending, problem, setProblem };
 }
+
+/**
+ * One `Idempotency-Key` per distinct request: called with the body about to be sent, it gives
+ * the same key while the body is unchanged (a retry after a lost answer replays the first
+ * request) and a new key once the body changes (a new request, which the server would refuse
+ * under the old key).
+ */
+export function useRequestKey(): (body: unknown) => string {
+  const last = useRef<{ body: string; key: string } | null>(null);
+  return useCallback((body: unknown) => {
+    const b = JSON.stringify(body);
+    if (last.current?.body !== b) last.current = { body: b, key: crypto.randomUUID() };
+    return last.current.key;
+  }, []);
+}

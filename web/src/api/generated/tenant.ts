@@ -1187,7 +1187,7 @@ export interface paths {
          */
         get: operations["listReferrals"];
         put?: never;
-        /** Make a referral */
+        /** Make a referral (accepts `Idempotency-Key`) */
         post: operations["createReferral"];
         delete?: never;
         options?: never;
@@ -14442,6 +14442,8 @@ export interface operations {
             header?: {
                 /** @description The tenant (organisation) slug. Required unless the host is <slug>.<base domain>. */
                 "X-Tenant"?: components["parameters"]["XTenant"];
+                /** @description Repeating a request with the same key makes one referral and answers the same. */
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -14452,10 +14454,14 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Made (with its history). */
+            /**
+             * @description Made (with its history). A repeat of a request with the same `Idempotency-Key` answers
+             *     the same, with `Idempotent-Replayed: true`.
+             */
             201: {
                 headers: {
                     ETAG: string;
+                    "IDEMPOTENT-REPLAYED"?: string;
                     LOCATION: string;
                     [name: string]: unknown;
                 };

@@ -3,7 +3,7 @@ import { useState, type FormEvent } from "react";
 import { api, unwrap } from "@/api/client";
 import { Button } from "@/components/ui";
 import { FormProblem, SelectField, TextAreaField, TextField } from "@/components/form";
-import { useSubmit } from "@/lib/hooks";
+import { useRequestKey, useSubmit } from "@/lib/hooks";
 import { fieldErrors } from "@/lib/problem";
 import { REFERRAL_REASON_MAX, REFERRER_NAME_MAX, textProblem, type Referral, type ReferralUrgency } from "@/lib/referrals";
 import type { Named } from "./triage-queue";
@@ -31,21 +31,19 @@ export function NewReferralForm({
 }) {
   const [v, setV] = useState({ client_id: "", reason: "", urgency: "routine" as ReferralUrgency, referrer_name: "", department_id: "", type_id: "", assigned_provider_id: "" });
   const [local, setLocal] = useState<Record<string, string>>({});
-  const create = useSubmit(async () =>
-    unwrap(
-      api.POST("/referrals", {
-        body: {
-          client_id: v.client_id,
-          reason: v.reason.trim(),
-          urgency: v.urgency,
-          referrer_name: v.referrer_name.trim() || undefined,
-          department_id: v.department_id || undefined,
-          type_id: v.type_id || undefined,
-          assigned_provider_id: v.assigned_provider_id || undefined,
-        },
-      }),
-    ),
-  );
+  const requestKey = useRequestKey();
+  const create = useSubmit(async () => {
+    const body = {
+      client_id: v.client_id,
+      reason: v.reason.trim(),
+      urgency: v.urgency,
+      referrer_name: v.referrer_name.trim() || undefined,
+      department_id: v.department_id || undefined,
+      type_id: v.type_id || undefined,
+      assigned_provider_id: v.assigned_provider_id || undefined,
+    };
+    return unwrap(api.POST("/referrals", { body, params: { header: { "Idempotency-Key": requestKey(body) } } }));
+  });
   const server = fieldErrors(create.problem);
   const err = (f: string) => local[f] ?? server[f];
   const set = (f: keyof typeof v) => (e: { target: { value: string } }) => {

@@ -3,7 +3,7 @@ import { useState, type FormEvent } from "react";
 import { api, unwrap } from "@/api/client";
 import { Alert, Button } from "@/components/ui";
 import { FormProblem, SelectField, TextAreaField } from "@/components/form";
-import { useSubmit } from "@/lib/hooks";
+import { useRequestKey, useSubmit } from "@/lib/hooks";
 import { fieldErrors } from "@/lib/problem";
 import { REFERRAL_REASON_MAX, textProblem, type Referral, type ReferralUrgency } from "@/lib/referrals";
 
@@ -17,7 +17,11 @@ export function ReferMyselfForm({ onCreated, onCancel }: { onCreated: (r: Referr
   const [reason, setReason] = useState("");
   const [urgency, setUrgency] = useState<ReferralUrgency>("routine");
   const [local, setLocal] = useState<Record<string, string | undefined>>({});
-  const create = useSubmit(async () => unwrap(api.POST("/referrals", { body: { reason: reason.trim(), urgency } })));
+  const requestKey = useRequestKey();
+  const create = useSubmit(async () => {
+    const body = { reason: reason.trim(), urgency };
+    return unwrap(api.POST("/referrals", { body, params: { header: { "Idempotency-Key": requestKey(body) } } }));
+  });
   const server = fieldErrors(create.problem);
   const err = (f: string) => local[f] ?? server[f];
   async function submit(e: FormEvent) {
